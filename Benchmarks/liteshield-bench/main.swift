@@ -1,0 +1,43 @@
+// liteshield-bench SUITE [--json]
+//
+// Each suite measures LiteShield next to a baseline in the same run and prints
+// ratios, because absolute numbers on a shared 2-core machine prove little.
+// A suite is one file in this folder; register it in `suites` below.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> Void)] = [
+]
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+let json = arguments.contains("--json")
+arguments.removeAll { $0 == "--json" }
+
+guard let requested = arguments.first else {
+    printUsage()
+    exit(2)
+}
+let selected = requested == "all" ? suites : suites.filter { $0.name == requested }
+if selected.isEmpty {
+    printError("liteshield-bench: unknown suite '\(requested)'\n")
+    printUsage()
+    exit(2)
+}
+for suite in selected {
+    var report = BenchReport(suite: suite.name)
+    do {
+        try suite.run(&report)
+    } catch {
+        printError("liteshield-bench \(suite.name): \(error)\n")
+        exit(1)
+    }
+    print(json ? report.json() : report.table())
+}
+
+@MainActor func printUsage() {
+    printError("usage: liteshield-bench SUITE [--json]\n\nsuites:\n")
+    for suite in suites { printError("  \(suite.name.padding(12))\(suite.summary)\n") }
+    printError("  all         every suite in turn\n")
+}

@@ -1,0 +1,6 @@
+/* CLiteShim — the thin C layer: only what Swift cannot do or see (DESIGN.md). */
+#ifndef CLITESHIM_H
+#define CLITESHIM_H
+#include "liteshield_abi.h"
+#include "ls_ipc.h"
+#endif

@@ -1,0 +1,199 @@
+/*
+ * liteshield_abi.h — every byte that crosses between a guest and a service.
+ *
+ * This header is the single definition of the LiteIPC shared-memory layout. The
+ * Swift services (through CLiteShim) and the C guest runtime both include it;
+ * nothing restates these layouts by hand. Everything here lives in memory that a
+ * hostile peer can rewrite at any moment: readers copy values out once (with the
+ * single-read helpers below) and validate the copy.
+ *
+ * Layout of a channel region (all offsets from the start of the region):
+ *
+ *   [ls_channel_header]                      LS_CHANNEL_HEADER_SIZE bytes
+ *   slot 0: [ls_slot_control]                LS_SLOT_CONTROL_SIZE bytes
+ *           [ls_ring_header][ls_request × ring_capacity]   request ring
+ *           [ls_ring_header][ls_reply × ring_capacity]     reply ring
+ *           [payload area: payload_size bytes]
+ *   slot 1: ...                              every slot is slot_size bytes
+ */
+#ifndef LITESHIELD_ABI_H
+#define LITESHIELD_ABI_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define LS_CACHE_LINE 64u
+
+/* "LSHLDCHN" read as a little-endian integer. */
+#define LS_CHANNEL_MAGIC UINT64_C(0x4E4843444C48534C)
+#define LS_ABI_VERSION 1u
+
+/* ---------------------------------------------------------------------------
+ * Wait word: a futex a single waiter sleeps on.
+ *
+ * The waiter reads `sequence`, sets `sleeping` to 1, re-checks its condition,
+ * then futex-waits on `sequence` while it still holds the value it read. A
+ * notifier publishes its data, issues a full fence, and if `sleeping` is set it
+ * bumps `sequence` and wakes. The full fences on both sides close the lost-wake
+ * window (store→load ordering).
+ * ------------------------------------------------------------------------- */
+typedef struct ls_wait_word {
+    uint32_t sleeping;
+    uint32_t sequence;
+} ls_wait_word;
+
+/* ---------------------------------------------------------------------------
+ * SPSC ring header. `head` and `tail` are free-running 64-bit counters (records
+ * for a record ring, bytes for a byte ring); the index is counter & (capacity-1).
+ * Each counter sits on its own cache line, written by one side only.
+ * ------------------------------------------------------------------------- */
+typedef struct ls_ring_header {
+    /* Written by the consumer only. */
+    uint64_t head;
+    ls_wait_word consumer_wait;   /* consumer sleeps here waiting for data */
+    uint8_t pad_consumer[LS_CACHE_LINE - 16];
+    /* Written by the producer only. */
+    uint64_t tail;
+    ls_wait_word producer_wait;   /* producer sleeps here waiting for space */
+    uint8_t pad_producer[LS_CACHE_LINE - 16];
+    /* Written once by the creator. Peers keep their own validated copy. */
+    uint32_t capacity;            /* records or bytes, a power of two */
+    uint32_t record_size;         /* bytes per record; 0 for a byte ring */
+    uint8_t pad_config[LS_CACHE_LINE - 8];
+} ls_ring_header;
+
+#define LS_RING_HEADER_SIZE ((uint32_t)sizeof(ls_ring_header))
+
+/* Byte rings frame each record as a 32-bit length then the bytes, padded to 8. */
+#define LS_BYTE_RECORD_HEADER 8u
+#define LS_BYTE_RECORD_ALIGN 8u
+/* A frame header holding this length means "skip to the start of the ring". */
+#define LS_BYTE_RECORD_WRAP UINT32_C(0xFFFFFFFF)
+
+/* ---------------------------------------------------------------------------
+ * Requests and replies: the wire for guest system calls.
+ * ------------------------------------------------------------------------- */
+typedef struct ls_request {
+    uint64_t sequence;            /* chosen by the caller, echoed in the reply */
+    uint32_t op;                  /* operation code (system call or service op) */
+    uint32_t flags;
+    uint64_t args[6];             /* the six system-call arguments */
+    uint32_t payload_offset;      /* bytes into the slot's payload area */
+    uint32_t payload_length;
+    uint64_t reserved;
+} ls_request;
+
+typedef struct ls_reply {
+    uint64_t sequence;            /* the request's sequence */
+    int64_t result;               /* the call's return value */
+    int32_t error;                /* errno, 0 on success */
+    uint32_t payload_length;      /* bytes written back at the request's payload_offset */
+    uint64_t reserved;
+} ls_reply;
+
+/* ---------------------------------------------------------------------------
+ * Channel header and slot control block.
+ * ------------------------------------------------------------------------- */
+typedef struct ls_channel_header {
+    uint64_t magic;               /* LS_CHANNEL_MAGIC */
+    uint32_t abi_version;         /* LS_ABI_VERSION */
+    uint32_t header_size;         /* LS_CHANNEL_HEADER_SIZE */
+    uint32_t slot_count;
+    uint32_t slot_size;           /* bytes per slot, a multiple of LS_CACHE_LINE */
+    uint32_t ring_capacity;       /* records per request and per reply ring */
+    uint32_t payload_size;        /* bytes of payload area per slot */
+    uint64_t region_size;         /* total bytes of the region */
+    int32_t service_pid;          /* process that serves the channel */
+    uint32_t reserved0;
+    uint8_t pad0[LS_CACHE_LINE - 48];
+    ls_wait_word doorbell;        /* the service sleeps here when every slot is idle */
+    uint8_t pad1[LS_CACHE_LINE - 8];
+} ls_channel_header;
+
+#define LS_CHANNEL_HEADER_SIZE ((uint32_t)sizeof(ls_channel_header))
+
+/* Slot states in ls_slot_control.state. */
+#define LS_SLOT_FREE 0u
+#define LS_SLOT_CLAIMED 1u
+
+typedef struct ls_slot_control {
+    uint32_t state;               /* LS_SLOT_FREE / LS_SLOT_CLAIMED, changed by CAS */
+    int32_t owner_pid;            /* process of the claiming thread */
+    int32_t owner_tid;            /* the claiming thread */
+    uint32_t generation;          /* bumped on every claim, so stale owners are noticed */
+    uint8_t pad[LS_CACHE_LINE - 16];
+} ls_slot_control;
+
+#define LS_SLOT_CONTROL_SIZE ((uint32_t)sizeof(ls_slot_control))
+
+_Static_assert(sizeof(ls_wait_word) == 8, "wait word is two futex words");
+_Static_assert(sizeof(ls_ring_header) == 3 * LS_CACHE_LINE, "ring header is three cache lines");
+_Static_assert(offsetof(ls_ring_header, tail) == LS_CACHE_LINE, "tail on its own cache line");
+_Static_assert(offsetof(ls_ring_header, capacity) == 2 * LS_CACHE_LINE, "config on its own line");
+_Static_assert(sizeof(ls_request) == 80, "request layout");
+_Static_assert(sizeof(ls_reply) == 32, "reply layout");
+_Static_assert(sizeof(ls_channel_header) == 2 * LS_CACHE_LINE, "channel header layout");
+_Static_assert(offsetof(ls_channel_header, doorbell) == LS_CACHE_LINE, "doorbell on its own line");
+_Static_assert(sizeof(ls_slot_control) == LS_CACHE_LINE, "slot control is one line");
+
+/* ---------------------------------------------------------------------------
+ * Layout arithmetic, computed from validated header values by both sides.
+ * ------------------------------------------------------------------------- */
+static inline uint64_t ls_align_up(uint64_t value, uint64_t alignment) {
+    return (value + alignment - 1) & ~(alignment - 1);
+}
+static inline uint64_t ls_slot_request_ring_offset(void) {
+    return LS_SLOT_CONTROL_SIZE;
+}
+static inline uint64_t ls_slot_reply_ring_offset(uint32_t ring_capacity) {
+    return ls_align_up(ls_slot_request_ring_offset() + LS_RING_HEADER_SIZE
+                       + (uint64_t)ring_capacity * sizeof(ls_request), LS_CACHE_LINE);
+}
+static inline uint64_t ls_slot_payload_offset(uint32_t ring_capacity) {
+    return ls_align_up(ls_slot_reply_ring_offset(ring_capacity) + LS_RING_HEADER_SIZE
+                       + (uint64_t)ring_capacity * sizeof(ls_reply), LS_CACHE_LINE);
+}
+static inline uint64_t ls_slot_size(uint32_t ring_capacity, uint32_t payload_size) {
+    return ls_align_up(ls_slot_payload_offset(ring_capacity) + payload_size, LS_CACHE_LINE);
+}
+static inline uint64_t ls_channel_region_size(uint32_t slot_count, uint32_t ring_capacity,
+                                              uint32_t payload_size) {
+    return ls_align_up(LS_CHANNEL_HEADER_SIZE
+                       + (uint64_t)slot_count * ls_slot_size(ring_capacity, payload_size), 4096);
+}
+
+/* ---------------------------------------------------------------------------
+ * Atomics on shared memory (C11 builtins; identical code in guest and service).
+ * Swift imports these static inline functions and inlines them.
+ * ------------------------------------------------------------------------- */
+static inline uint64_t ls_load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint64_t ls_load_relaxed_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void ls_store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint32_t ls_load_acquire_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint32_t ls_load_relaxed_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void ls_store_release_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void ls_store_seqcst_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline uint32_t ls_fetch_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+static inline int ls_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+static inline void ls_fence_seqcst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+/* Tells the CPU it is in a spin loop (x86 PAUSE), so a hyperthread sibling runs. */
+static inline void ls_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Copies `length` bytes (a multiple of 8, both pointers 8-aligned) out of shared
+ * memory reading each word exactly once, so a peer rewriting the source cannot
+ * make the reader see two different values for one field. */
+static inline void ls_copy_from_shared(void *dst, const void *src, size_t length) {
+    uint64_t *d = (uint64_t *)dst;
+    const uint64_t *s = (const uint64_t *)src;
+    for (size_t i = 0; i < length / 8; i++) d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+#endif /* LITESHIELD_ABI_H */
