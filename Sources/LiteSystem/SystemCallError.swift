@@ -1,7 +1,7 @@
 // An error that says what failed, on which object, and what the user can do.
 
 /// A failed host system call or service operation, with its context.
-public struct SystemCallError: Error, CustomStringConvertible, Sendable {
+public struct SystemCallError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The errno the call gave.
     public var errno: Errno
     /// The call or operation, e.g. "memfd_create" or "mount".

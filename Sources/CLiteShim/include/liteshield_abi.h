@@ -25,7 +25,7 @@
 #define LS_CACHE_LINE 64u
 
 /* "LSHLDCHN" read as a little-endian integer. */
-#define LS_CHANNEL_MAGIC UINT64_C(0x4E4843444C48534C)
+#define LS_CHANNEL_MAGIC 0x4E4843444C48534CULL
 #define LS_ABI_VERSION 1u
 
 /* ---------------------------------------------------------------------------
@@ -62,13 +62,14 @@ typedef struct ls_ring_header {
     uint8_t pad_config[LS_CACHE_LINE - 8];
 } ls_ring_header;
 
-#define LS_RING_HEADER_SIZE ((uint32_t)sizeof(ls_ring_header))
+/* Sizes as enum constants, because Swift imports those but not sizeof macros. */
+enum { LS_RING_HEADER_SIZE = 3 * LS_CACHE_LINE };
 
-/* Byte rings frame each record as a 32-bit length then the bytes, padded to 8. */
+/* Byte rings frame each record as a 64-bit length word then the bytes, padded to 8. */
 #define LS_BYTE_RECORD_HEADER 8u
 #define LS_BYTE_RECORD_ALIGN 8u
 /* A frame header holding this length means "skip to the start of the ring". */
-#define LS_BYTE_RECORD_WRAP UINT32_C(0xFFFFFFFF)
+#define LS_BYTE_RECORD_WRAP 0xFFFFFFFFu
 
 /* ---------------------------------------------------------------------------
  * Requests and replies: the wire for guest system calls.
@@ -110,7 +111,7 @@ typedef struct ls_channel_header {
     uint8_t pad1[LS_CACHE_LINE - 8];
 } ls_channel_header;
 
-#define LS_CHANNEL_HEADER_SIZE ((uint32_t)sizeof(ls_channel_header))
+enum { LS_CHANNEL_HEADER_SIZE = 2 * LS_CACHE_LINE };
 
 /* Slot states in ls_slot_control.state. */
 #define LS_SLOT_FREE 0u
@@ -124,17 +125,17 @@ typedef struct ls_slot_control {
     uint8_t pad[LS_CACHE_LINE - 16];
 } ls_slot_control;
 
-#define LS_SLOT_CONTROL_SIZE ((uint32_t)sizeof(ls_slot_control))
+enum { LS_SLOT_CONTROL_SIZE = LS_CACHE_LINE };
 
 _Static_assert(sizeof(ls_wait_word) == 8, "wait word is two futex words");
-_Static_assert(sizeof(ls_ring_header) == 3 * LS_CACHE_LINE, "ring header is three cache lines");
+_Static_assert(sizeof(ls_ring_header) == LS_RING_HEADER_SIZE, "ring header is three cache lines");
 _Static_assert(offsetof(ls_ring_header, tail) == LS_CACHE_LINE, "tail on its own cache line");
 _Static_assert(offsetof(ls_ring_header, capacity) == 2 * LS_CACHE_LINE, "config on its own line");
 _Static_assert(sizeof(ls_request) == 80, "request layout");
 _Static_assert(sizeof(ls_reply) == 32, "reply layout");
-_Static_assert(sizeof(ls_channel_header) == 2 * LS_CACHE_LINE, "channel header layout");
+_Static_assert(sizeof(ls_channel_header) == LS_CHANNEL_HEADER_SIZE, "channel header layout");
 _Static_assert(offsetof(ls_channel_header, doorbell) == LS_CACHE_LINE, "doorbell on its own line");
-_Static_assert(sizeof(ls_slot_control) == LS_CACHE_LINE, "slot control is one line");
+_Static_assert(sizeof(ls_slot_control) == LS_SLOT_CONTROL_SIZE, "slot control is one line");
 
 /* ---------------------------------------------------------------------------
  * Layout arithmetic, computed from validated header values by both sides.
