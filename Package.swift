@@ -23,6 +23,9 @@ let package = Package(
         .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC"],
                           path: "Benchmarks/liteshield-bench"),
 
-        .testTarget(name: "LiteIPCTests", dependencies: ["LiteIPC", "CLiteShim"]),
+        .target(name: "IPCTestSupport", path: "Tests/IPCTestSupport"),
+        .executableTarget(name: "ipc-test-peer", dependencies: ["LiteIPC", "IPCTestSupport"],
+                          path: "Tests/IPCTestPeer"),
+        .testTarget(name: "LiteIPCTests", dependencies: ["LiteIPC", "CLiteShim", "IPCTestSupport", "ipc-test-peer"]),
     ]
 )

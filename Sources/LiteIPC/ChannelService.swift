@@ -128,13 +128,10 @@ public final class ChannelService: @unchecked Sendable {
     public func run(until shouldStop: () -> Bool, handler: (ChannelRequest) throws -> ChannelResponse) throws {
         while !shouldStop() {
             if try poll(handler: handler) > 0 { continue }
-            do {
-                try WaitWord.wait(on: channel.doorbell, strategy: strategy, peer: nil,
-                                  deadline: ls_monotonic_ns() &+ UInt64(strategy.sleepSliceNanoseconds)) {
-                    shouldStop() || anyRequestReady()
-                }
-            } catch IPCError.timedOut {
-                continue
+            // No deadline: the wait re-checks `ready` after every sleep slice, so a
+            // long idle period is spent asleep rather than re-spinning each slice.
+            try WaitWord.wait(on: channel.doorbell, strategy: strategy, peer: nil, deadline: nil) {
+                shouldStop() || anyRequestReady()
             }
         }
     }
