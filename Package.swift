@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "LiteIPC", targets: ["LiteIPC"]),
         .executable(name: "liteshield-bench", targets: ["liteshield-bench"]),
+        .executable(name: "ipc-demo", targets: ["ipc-demo"]),
     ],
     targets: [
         // Only what Swift cannot do or see (variadic libc calls, futex, seals, …),
@@ -20,6 +21,7 @@ let package = Package(
 
         .target(name: "LiteIPC", dependencies: ["CLiteShim", "LiteSystem"]),
 
+        .executableTarget(name: "ipc-demo", dependencies: ["LiteIPC"], path: "Examples/ipc-demo"),
         .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC"],
                           path: "Benchmarks/liteshield-bench"),
 

@@ -9,9 +9,14 @@ import Glibc
 #endif
 
 let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> Void)] = [
+    ("ipc", "LiteIPC channel round trips and ring throughput vs a native syscall", IPCSuite.run),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == IPCSuite.peerCommand {
+    // A child process started by the ipc suite: serve the channel, then exit.
+    exit(IPCSuite.servePeer(Array(arguments.dropFirst())))
+}
 let json = arguments.contains("--json")
 arguments.removeAll { $0 == "--json" }
 

@@ -182,8 +182,9 @@ public final class ChannelService: @unchecked Sendable {
         record.payload_length = min(response.payloadLength, request.payload_length)
         do {
             while !(try replyRings[slot].tryEnqueue(value: record)) {
-                // The caller is not reading its replies; wait briefly, never forever.
-                try replyRings[slot].waitForSpace(strategy: strategy, peer: nil,
+                // The caller is not reading its replies; wait briefly, never forever,
+                // and never on the futex (callers do not wake the service for room).
+                try replyRings[slot].waitForSpace(strategy: .spinning, peer: nil,
                                                   deadline: ls_monotonic_ns() &+ 100_000_000)
             }
         } catch let error as IPCError {

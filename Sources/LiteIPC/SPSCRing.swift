@@ -60,10 +60,10 @@ struct RingMemory: @unchecked Sendable {
         UnsafeMutableRawPointer(header).advanced(by: Int(LS_CACHE_LINE)).assumingMemoryBound(to: UInt64.self)
     }
     var consumerWait: UnsafeMutablePointer<ls_wait_word> {
-        UnsafeMutableRawPointer(header).advanced(by: 8).assumingMemoryBound(to: ls_wait_word.self)
+        UnsafeMutableRawPointer(header).advanced(by: 2 * Int(LS_CACHE_LINE)).assumingMemoryBound(to: ls_wait_word.self)
     }
     var producerWait: UnsafeMutablePointer<ls_wait_word> {
-        UnsafeMutableRawPointer(header).advanced(by: Int(LS_CACHE_LINE) + 8).assumingMemoryBound(to: ls_wait_word.self)
+        UnsafeMutableRawPointer(header).advanced(by: 2 * Int(LS_CACHE_LINE) + 8).assumingMemoryBound(to: ls_wait_word.self)
     }
 }
 

@@ -11,33 +11,35 @@ import Glibc
 #endif
 
 public struct WaitStrategy: Sendable, Equatable {
-    /// Polls with a CPU pause hint before yielding.
-    public var spinIterations: Int
+    /// How long to poll with a CPU pause hint before yielding. A time budget, not
+    /// an iteration count, because PAUSE costs anything from 1 to 40 ns by CPU.
+    public var spinNanoseconds: UInt64
     /// Polls with sched_yield before sleeping.
     public var yieldIterations: Int
     /// Whether to sleep on the futex once spinning and yielding found nothing.
-    /// Without it, the waiter keeps polling with sched_yield (it never blocks).
+    /// Without it, the waiter alternates spinning and sched_yield (it never blocks).
     public var sleeps: Bool
     /// Longest single futex sleep; the peer's liveness is checked after each.
     public var sleepSliceNanoseconds: Int64
 
-    public init(spinIterations: Int, yieldIterations: Int, sleeps: Bool,
+    public init(spinNanoseconds: UInt64, yieldIterations: Int, sleeps: Bool,
                 sleepSliceNanoseconds: Int64 = 50_000_000) {
-        self.spinIterations = spinIterations
+        self.spinNanoseconds = spinNanoseconds
         self.yieldIterations = yieldIterations
         self.sleeps = sleeps
         self.sleepSliceNanoseconds = sleepSliceNanoseconds
     }
 
-    /// Lowest latency: spin with a pause hint, yielding the core every few
-    /// thousand polls so a peer sharing the core still runs. Never sleeps.
-    public static let spinning = WaitStrategy(spinIterations: 4096, yieldIterations: .max, sleeps: false)
+    /// Lowest latency: spin with a pause hint, yielding the core every 50 µs so a
+    /// peer that shares the core still runs. Never sleeps.
+    public static let spinning = WaitStrategy(spinNanoseconds: 50_000, yieldIterations: .max, sleeps: false)
 
-    /// Spin briefly (a few microseconds), yield a little, then sleep on the futex.
-    public static let adaptive = WaitStrategy(spinIterations: 4000, yieldIterations: 64, sleeps: true)
+    /// Spin for up to 20 µs (a service call usually answers within that), yield a
+    /// few times, then sleep on the futex.
+    public static let adaptive = WaitStrategy(spinNanoseconds: 20_000, yieldIterations: 16, sleeps: true)
 
     /// Sleep at once: least CPU, highest latency.
-    public static let sleeping = WaitStrategy(spinIterations: 0, yieldIterations: 0, sleeps: true)
+    public static let sleeping = WaitStrategy(spinNanoseconds: 0, yieldIterations: 0, sleeps: true)
 }
 
 /// Waits on and notifies an `ls_wait_word` in shared memory.
@@ -64,12 +66,7 @@ enum WaitWord {
     static func wait(on word: UnsafeMutablePointer<ls_wait_word>, strategy: WaitStrategy,
                      peer: PeerMonitor?, deadline: UInt64?, ready: () throws -> Bool) throws {
         if try ready() { return }
-        var polls = 0
-        while polls < strategy.spinIterations {
-            ls_cpu_relax()
-            if try ready() { return }
-            polls += 1
-        }
+        if try spin(for: strategy.spinNanoseconds, until: ready) { return }
         let sleepingFlag = UnsafeMutableRawPointer(word).assumingMemoryBound(to: UInt32.self)
         let sequence = UnsafeMutableRawPointer(word).advanced(by: 4).assumingMemoryBound(to: UInt32.self)
         var yields = 0
@@ -81,12 +78,7 @@ enum WaitWord {
                 yields &+= 1
                 // Spin-only waiters alternate pause-spins with yields, so a peer that
                 // shares this core runs while we still see its answer within a microsecond.
-                if !strategy.sleeps {
-                    for _ in 0..<strategy.spinIterations {
-                        ls_cpu_relax()
-                        if try ready() { return }
-                    }
-                }
+                if !strategy.sleeps, try spin(for: strategy.spinNanoseconds, until: ready) { return }
                 if yields & 63 == 0 { try checkPeer(peer, deadline: deadline, start: start) }
                 continue
             }
@@ -109,6 +101,21 @@ enum WaitWord {
             ls_store_release_u32(sleepingFlag, 0)
             if try ready() { return }
             try checkPeer(peer, deadline: deadline, start: start)
+        }
+    }
+
+    /// Polls `ready` with a pause hint for about `budget` ns; true when it became ready.
+    @inline(__always)
+    private static func spin(for budget: UInt64, until ready: () throws -> Bool) rethrows -> Bool {
+        guard budget > 0 else { return false }
+        let end = ls_monotonic_ns() &+ budget
+        while true {
+            // Read the clock only every 32 polls: it costs about as much as a poll.
+            for _ in 0..<32 {
+                ls_cpu_relax()
+                if try ready() { return true }
+            }
+            if ls_monotonic_ns() >= end { return false }
         }
     }
 

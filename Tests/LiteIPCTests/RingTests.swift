@@ -19,7 +19,8 @@ final class RingBuffer {
     @Test func layoutMatchesTheABIHeader() {
         #expect(MemoryLayout<ls_ring_header>.size == 192)
         #expect(MemoryLayout<ls_ring_header>.offset(of: \.tail) == 64)
-        #expect(MemoryLayout<ls_ring_header>.offset(of: \.capacity) == 128)
+        #expect(MemoryLayout<ls_ring_header>.offset(of: \.consumer_wait) == 128)
+        #expect(MemoryLayout<ls_ring_header>.offset(of: \.capacity) == 144)
         #expect(MemoryLayout<ls_request>.size == 80)
         #expect(MemoryLayout<ls_reply>.size == 32)
     }

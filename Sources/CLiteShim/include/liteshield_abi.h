@@ -48,18 +48,20 @@ typedef struct ls_wait_word {
  * Each counter sits on its own cache line, written by one side only.
  * ------------------------------------------------------------------------- */
 typedef struct ls_ring_header {
-    /* Written by the consumer only. */
+    /* Written by the consumer only, on every dequeue. */
     uint64_t head;
-    ls_wait_word consumer_wait;   /* consumer sleeps here waiting for data */
-    uint8_t pad_consumer[LS_CACHE_LINE - 16];
-    /* Written by the producer only. */
+    uint8_t pad_consumer[LS_CACHE_LINE - 8];
+    /* Written by the producer only, on every enqueue. */
     uint64_t tail;
+    uint8_t pad_producer[LS_CACHE_LINE - 8];
+    /* Written only when a side goes to sleep, so the notifier's check of the
+     * sleeping flags reads a line that is nearly always shared and cached. */
+    ls_wait_word consumer_wait;   /* consumer sleeps here waiting for data */
     ls_wait_word producer_wait;   /* producer sleeps here waiting for space */
-    uint8_t pad_producer[LS_CACHE_LINE - 16];
     /* Written once by the creator. Peers keep their own validated copy. */
     uint32_t capacity;            /* records or bytes, a power of two */
     uint32_t record_size;         /* bytes per record; 0 for a byte ring */
-    uint8_t pad_config[LS_CACHE_LINE - 8];
+    uint8_t pad_config[LS_CACHE_LINE - 24];
 } ls_ring_header;
 
 /* Sizes as enum constants, because Swift imports those but not sizeof macros. */
@@ -130,7 +132,8 @@ enum { LS_SLOT_CONTROL_SIZE = LS_CACHE_LINE };
 _Static_assert(sizeof(ls_wait_word) == 8, "wait word is two futex words");
 _Static_assert(sizeof(ls_ring_header) == LS_RING_HEADER_SIZE, "ring header is three cache lines");
 _Static_assert(offsetof(ls_ring_header, tail) == LS_CACHE_LINE, "tail on its own cache line");
-_Static_assert(offsetof(ls_ring_header, capacity) == 2 * LS_CACHE_LINE, "config on its own line");
+_Static_assert(offsetof(ls_ring_header, consumer_wait) == 2 * LS_CACHE_LINE, "wait words off the counters' lines");
+_Static_assert(offsetof(ls_ring_header, capacity) == 2 * LS_CACHE_LINE + 16, "config after the wait words");
 _Static_assert(sizeof(ls_request) == 80, "request layout");
 _Static_assert(sizeof(ls_reply) == 32, "reply layout");
 _Static_assert(sizeof(ls_channel_header) == LS_CHANNEL_HEADER_SIZE, "channel header layout");
