@@ -1,5 +1,13 @@
-// Uses LiteIPC from outside the LiteShield package: one ring round trip in a shared region.
+// Uses LiteIPC from outside the LiteShield package: a record ring in a sealed
+// shared region, one record through it.
 import LiteIPC
 
-let region = try SharedRegion(size: 4096, name: "consumer-example")
-print("consumer: mapped a \(region.size)-byte sealed shared region")
+let geometry = try RingGeometry(capacity: 8, recordSize: 8)
+let region = try SharedRegion(size: geometry.byteCount, name: "consumer-example")
+SPSCRing.initialize(at: region.base, geometry: geometry)
+var producer = try RingProducer(at: region.base, geometry: geometry)
+var consumer = try RingConsumer(at: region.base, geometry: geometry)
+guard try producer.tryEnqueue(value: UInt64(42)), try consumer.tryDequeue(as: UInt64.self) == 42 else {
+    fatalError("the record did not come back")
+}
+print("consumer: a record went through a ring in a \(region.size)-byte sealed shared region")
