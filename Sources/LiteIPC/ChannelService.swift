@@ -72,10 +72,14 @@ public final class ChannelService: @unchecked Sendable {
     /// Whether a slot is quarantined after a fault.
     public func isQuarantined(slot: Int) -> Bool { quarantined[slot] }
 
-    /// Serves a quarantined slot again, starting from the counters now in shared
-    /// memory (for example after the sandbox reset the slot for a new thread).
+    /// Lays the slot's rings out afresh from the service's own geometry (dropping
+    /// whatever they held, trusting nothing the caller wrote) and serves the slot
+    /// again. Use it for a quarantined slot once its thread is gone, before the
+    /// slot is claimed anew.
     public func reset(slot: Int) throws {
         let geometry = channel.geometry
+        SPSCRing.initialize(at: channel.requestRingBase(slot), geometry: geometry.requestGeometry)
+        SPSCRing.initialize(at: channel.replyRingBase(slot), geometry: geometry.replyGeometry)
         requestRings[slot] = try RingConsumer(at: channel.requestRingBase(slot), geometry: geometry.requestGeometry)
         replyRings[slot] = try RingProducer(at: channel.replyRingBase(slot), geometry: geometry.replyGeometry)
         quarantined[slot] = false
@@ -152,10 +156,12 @@ public final class ChannelService: @unchecked Sendable {
         for slot in 0..<Int(channel.geometry.slotCount) {
             let owner = channel.slotOwner(slot)
             guard owner.claimed, owner.pid > 0, kill(owner.pid, 0) != 0, errno == ESRCH else { continue }
+            // Lay the rings out afresh before the slot becomes claimable, so the
+            // next owner never sees the dead owner's counters change under it.
+            guard (try? reset(slot: slot)) != nil else { continue }
             let state = UnsafeMutableRawPointer(channel.slotControl(slot)).assumingMemoryBound(to: UInt32.self)
             if ls_cas_u32(state, UInt32(LS_SLOT_CLAIMED), UInt32(LS_SLOT_FREE)) != 0 {
                 freed.append(slot)
-                try? reset(slot: slot)
             }
         }
         return freed

@@ -20,6 +20,11 @@ func strategy(named name: String) -> WaitStrategy {
     switch name {
     case "spin": return .spinning
     case "sleep": return .sleeping
+    case "adaptive-long":
+        // Sleeps in 60 s slices: only a real futex wake-up gets it going again soon.
+        var strategy = WaitStrategy.adaptive
+        strategy.sleepSliceNanoseconds = 60_000_000_000
+        return strategy
     default: return .adaptive
     }
 }
