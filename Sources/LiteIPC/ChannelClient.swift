@@ -84,9 +84,8 @@ public final class ChannelSlot: @unchecked Sendable {
     let client: ChannelClient
     var requests: RingProducer
     var replies: RingConsumer
-    var nextSequence: UInt64 = 1
     /// The sequence of the oldest request whose reply has not been received.
-    public private(set) var nextSequenceToReceive: UInt64 = 1
+    public private(set) var nextSequenceToReceive: UInt64
     var released = false
 
     init(client: ChannelClient, index: Int) throws {
@@ -94,9 +93,13 @@ public final class ChannelSlot: @unchecked Sendable {
         self.client = client
         self.index = index
         payload = channel.payloadArea(index)
-        requests = try RingProducer(at: channel.requestRingBase(index), geometry: channel.geometry.requestGeometry)
-        replies = try RingConsumer(at: channel.replyRingBase(index), geometry: channel.geometry.replyGeometry)
-        // Replies left for an earlier owner of this slot are not ours: skip them.
+        requests = try RingProducer(at: channel.requestRingBase(index), geometry: channel.geometry.requestGeometry,
+                                    publication: .sequenceWord)
+        replies = try RingConsumer(at: channel.replyRingBase(index), geometry: channel.geometry.replyGeometry,
+                                   publication: .sequenceWord)
+        nextSequenceToReceive = requests.nextSequence
+        // Replies left for an earlier owner of this slot are not ours: skip them
+        // (later ones are skipped by sequence in `receive`).
         while try replies.hasRecord() {
             _ = try replies.tryDequeue(as: ls_reply.self)
         }
@@ -117,10 +120,10 @@ public final class ChannelSlot: @unchecked Sendable {
         guard UInt64(payloadOffset) + UInt64(payloadLength) <= UInt64(payload.count) else {
             throw IPCError.payloadOutOfRange(offset: UInt64(payloadOffset), length: UInt64(payloadLength), limit: UInt64(payload.count))
         }
-        let sequence = nextSequence
-        nextSequence &+= 1
+        // A request's sequence is its ring position + 1: the ring writes it last,
+        // and the reply carries it back.
+        let sequence = requests.nextSequence
         var request = ls_request()
-        request.sequence = sequence
         request.op = op
         request.flags = flags
         request.args = args
@@ -135,10 +138,16 @@ public final class ChannelSlot: @unchecked Sendable {
 
     /// Waits for the reply to `sequence` (replies come in request order).
     public func receive(sequence: UInt64) throws -> ChannelReply {
-        try replies.waitForRecord(strategy: client.strategy, peer: client.peer, deadline: deadline())
-        guard let reply = try replies.tryDequeue(as: ls_reply.self) else {
-            throw IPCError.corruptRing("reply vanished after it was announced")
-        }
+        let deadline = deadline()
+        var reply: ls_reply
+        repeat {
+            try replies.waitForRecord(strategy: client.strategy, peer: client.peer, deadline: deadline)
+            guard let next = try replies.tryDequeue(as: ls_reply.self) else {
+                throw IPCError.corruptRing("reply vanished after it was announced")
+            }
+            reply = next
+            // Older sequences answer requests of an earlier owner of the slot: skip them.
+        } while reply.sequence < sequence && sequence &- reply.sequence <= UInt64(client.channel.geometry.ringCapacity) * 2
         // No wake-up for the service here: it never sleeps waiting for reply room
         // (it yields briefly instead), which keeps a fence and a cache miss off
         // every call.

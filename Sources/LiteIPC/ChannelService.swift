@@ -61,10 +61,10 @@ public final class ChannelService: @unchecked Sendable {
         self.onFault = onFault
         let geometry = channel.geometry
         requestRings = try (0..<Int(geometry.slotCount)).map {
-            try RingConsumer(at: channel.requestRingBase($0), geometry: geometry.requestGeometry)
+            try RingConsumer(at: channel.requestRingBase($0), geometry: geometry.requestGeometry, publication: .sequenceWord)
         }
         replyRings = try (0..<Int(geometry.slotCount)).map {
-            try RingProducer(at: channel.replyRingBase($0), geometry: geometry.replyGeometry)
+            try RingProducer(at: channel.replyRingBase($0), geometry: geometry.replyGeometry, publication: .sequenceWord)
         }
         quarantined = Array(repeating: false, count: Int(geometry.slotCount))
     }
@@ -80,8 +80,10 @@ public final class ChannelService: @unchecked Sendable {
         let geometry = channel.geometry
         SPSCRing.initialize(at: channel.requestRingBase(slot), geometry: geometry.requestGeometry)
         SPSCRing.initialize(at: channel.replyRingBase(slot), geometry: geometry.replyGeometry)
-        requestRings[slot] = try RingConsumer(at: channel.requestRingBase(slot), geometry: geometry.requestGeometry)
-        replyRings[slot] = try RingProducer(at: channel.replyRingBase(slot), geometry: geometry.replyGeometry)
+        requestRings[slot] = try RingConsumer(at: channel.requestRingBase(slot), geometry: geometry.requestGeometry,
+                                              publication: .sequenceWord)
+        replyRings[slot] = try RingProducer(at: channel.replyRingBase(slot), geometry: geometry.replyGeometry,
+                                            publication: .sequenceWord)
         quarantined[slot] = false
     }
 
@@ -129,12 +131,17 @@ public final class ChannelService: @unchecked Sendable {
     /// Serves until `shouldStop()` returns true, sleeping on the channel's doorbell
     /// (by `strategy`) while every slot is idle. `shouldStop` is checked between
     /// batches and at least every sleep slice.
-    public func run(until shouldStop: () -> Bool, handler: (ChannelRequest) throws -> ChannelResponse) throws {
+    ///
+    /// With `client` set, stops with `IPCError.peerDied` once that process is gone
+    /// (a service dedicated to one guest process ends with it).
+    public func run(until shouldStop: () -> Bool, client: PeerMonitor? = nil,
+                    handler: (ChannelRequest) throws -> ChannelResponse) throws {
         while !shouldStop() {
             if try poll(handler: handler) > 0 { continue }
+            if let client, !client.isAlive { throw IPCError.peerDied(pid: client.pid) }
             // No deadline: the wait re-checks `ready` after every sleep slice, so a
             // long idle period is spent asleep rather than re-spinning each slice.
-            try WaitWord.wait(on: channel.doorbell, strategy: strategy, peer: nil, deadline: nil) {
+            try WaitWord.wait(on: channel.doorbell, strategy: strategy, peer: client, deadline: nil) {
                 shouldStop() || anyRequestReady()
             }
         }
@@ -180,6 +187,12 @@ public final class ChannelService: @unchecked Sendable {
     }
 
     private func reply(slot: Int, sequence: UInt64, response: ChannelResponse, request: ls_request) -> Bool {
+        // Request and reply rings advance in lockstep (one reply per request), so the
+        // reply's sequence word — its own ring position + 1 — equals the request's.
+        guard replyRings[slot].nextSequence == sequence else {
+            fault(slot, .sequenceMismatch(expected: replyRings[slot].nextSequence, got: sequence))
+            return false
+        }
         var record = ls_reply()
         record.sequence = sequence
         record.result = response.result

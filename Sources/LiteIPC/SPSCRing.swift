@@ -38,6 +38,18 @@ public struct RingGeometry: Sendable, Equatable {
     }
 }
 
+/// How a consumer learns that a record has been published.
+public enum RingPublication: Sendable, Equatable {
+    /// The producer's tail counter says so. Any record layout.
+    case tail
+    /// The record's first 8 bytes hold its ring position + 1, stored last with
+    /// release ordering; tail is still kept (for waiters and checks). A spinning
+    /// consumer then touches only the record's own cache line: one cache-line
+    /// transfer per hand-off instead of two (tail, then record). Channel request
+    /// and reply rings use this; their `sequence` field is that word.
+    case sequenceWord
+}
+
 /// Shared pieces of a ring endpoint: where the header and data are.
 @usableFromInline
 struct RingMemory: @unchecked Sendable {
@@ -95,11 +107,16 @@ public struct RingProducer: @unchecked Sendable {
     @usableFromInline var tail: UInt64
     /// The consumer's head as last seen; refreshed only when the ring looks full.
     @usableFromInline var cachedHead: UInt64
+    public let publication: RingPublication
 
     /// Attaches to a ring at `base` whose header was initialised with `geometry`.
     /// Starts from the counters in the header (validated).
-    public init(at base: UnsafeMutableRawPointer, geometry: RingGeometry) throws {
+    public init(at base: UnsafeMutableRawPointer, geometry: RingGeometry, publication: RingPublication = .tail) throws {
         try SPSCRing.validate(at: base, expected: geometry)
+        guard publication == .tail || geometry.recordSize >= 8 else {
+            throw IPCError.corruptRing("a sequence-word ring needs records of at least 8 bytes")
+        }
+        self.publication = publication
         memory = RingMemory(at: base, geometry: geometry)
         tail = ls_load_acquire_u64(memory.tailPointer)
         cachedHead = ls_load_acquire_u64(memory.headPointer)
@@ -109,6 +126,9 @@ public struct RingProducer: @unchecked Sendable {
     }
 
     public var geometry: RingGeometry { memory.geometry }
+
+    /// The sequence word the next record will carry (its position + 1).
+    public var nextSequence: UInt64 { tail &+ 1 }
 
     /// Free records, refreshing the consumer's head. Throws if the head is impossible.
     public mutating func freeCount() throws -> Int {
@@ -138,11 +158,17 @@ public struct RingProducer: @unchecked Sendable {
             if tail &- cachedHead >= UInt64(memory.geometry.capacity) { return false }
         }
         let slot = memory.data.advanced(by: Int(tail & memory.mask) * recordSize)
-        if let source = bytes.baseAddress, bytes.count > 0 {
-            slot.copyMemory(from: source, byteCount: bytes.count)
+        // With a sequence word, the first 8 bytes are written last (below).
+        let skip = publication == .sequenceWord ? min(8, bytes.count) : 0
+        if let source = bytes.baseAddress, bytes.count > skip {
+            slot.advanced(by: skip).copyMemory(from: source.advanced(by: skip), byteCount: bytes.count - skip)
         }
         if bytes.count < recordSize {
-            slot.advanced(by: bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: recordSize - bytes.count)
+            let from = max(bytes.count, skip)
+            slot.advanced(by: from).initializeMemory(as: UInt8.self, repeating: 0, count: recordSize - from)
+        }
+        if publication == .sequenceWord {
+            ls_store_release_u64(slot.assumingMemoryBound(to: UInt64.self), tail &+ 1)
         }
         tail &+= 1
         ls_store_release_u64(memory.tailPointer, tail)
@@ -167,7 +193,11 @@ public struct RingProducer: @unchecked Sendable {
         let n = min(room, count)
         let recordSize = Int(memory.geometry.recordSize)
         for i in 0..<n {
-            try fill(i, memory.data.advanced(by: Int((tail &+ UInt64(i)) & memory.mask) * recordSize))
+            let record = memory.data.advanced(by: Int((tail &+ UInt64(i)) & memory.mask) * recordSize)
+            try fill(i, record)
+            if publication == .sequenceWord {
+                ls_store_release_u64(record.assumingMemoryBound(to: UInt64.self), tail &+ UInt64(i) &+ 1)
+            }
         }
         if n > 0 {
             tail &+= UInt64(n)
@@ -199,9 +229,14 @@ public struct RingConsumer: @unchecked Sendable {
     @usableFromInline var head: UInt64
     /// The producer's tail as last seen.
     @usableFromInline var cachedTail: UInt64
+    public let publication: RingPublication
 
-    public init(at base: UnsafeMutableRawPointer, geometry: RingGeometry) throws {
+    public init(at base: UnsafeMutableRawPointer, geometry: RingGeometry, publication: RingPublication = .tail) throws {
         try SPSCRing.validate(at: base, expected: geometry)
+        guard publication == .tail || geometry.recordSize >= 8 else {
+            throw IPCError.corruptRing("a sequence-word ring needs records of at least 8 bytes")
+        }
+        self.publication = publication
         memory = RingMemory(at: base, geometry: geometry)
         head = ls_load_acquire_u64(memory.headPointer)
         cachedTail = ls_load_acquire_u64(memory.tailPointer)
@@ -221,6 +256,13 @@ public struct RingConsumer: @unchecked Sendable {
     @usableFromInline
     mutating func refreshTail() throws {
         let tail = ls_load_acquire_u64(memory.tailPointer)
+        // With sequence words the consumer may have taken records before the
+        // producer stored tail for them: a tail up to capacity behind head is
+        // legal and announces nothing new.
+        if publication == .sequenceWord, tail != head, head &- tail <= UInt64(memory.geometry.capacity) {
+            cachedTail = head
+            return
+        }
         // The producer can only move tail forward, at most capacity past our head.
         guard tail &- head <= UInt64(memory.geometry.capacity), tail &- head >= cachedTail &- head else {
             throw IPCError.corruptRing("producer tail \(tail) is impossible (head \(head), last tail \(cachedTail), capacity \(memory.geometry.capacity))")
@@ -230,9 +272,35 @@ public struct RingConsumer: @unchecked Sendable {
 
     /// True when a record is ready (cheap: refreshes the tail only when needed).
     public mutating func hasRecord() throws -> Bool {
+        if publication == .sequenceWord {
+            if sequenceWordAtHead() == head &+ 1 { return true }
+            try refreshTail()
+            guard cachedTail != head else { return false }
+            // tail is stored after the word, so once tail is seen the word must be too.
+            let word = sequenceWordAtHead()
+            guard word == head &+ 1 else {
+                throw IPCError.corruptRing("record \(head) is announced by tail but carries sequence \(word)")
+            }
+            return true
+        }
         if cachedTail != head { return true }
         try refreshTail()
         return cachedTail != head
+    }
+
+    @inline(__always)
+    func sequenceWordAtHead() -> UInt64 {
+        let record = memory.data.advanced(by: Int(head & memory.mask) * Int(memory.geometry.recordSize))
+        return ls_load_acquire_u64(record.assumingMemoryBound(to: UInt64.self))
+    }
+
+    /// Moves head past one record and publishes it to the producer.
+    @inline(__always)
+    mutating func advanceHead(by n: UInt64) {
+        head &+= n
+        // With sequence words head can pass the tail we last read; keep them ordered.
+        if cachedTail &- head > UInt64(memory.geometry.capacity) { cachedTail = head }
+        ls_store_release_u64(memory.headPointer, head)
     }
 
     /// Copies the next record into `destination` (recordSize bytes, 8-aligned), reading
@@ -242,8 +310,14 @@ public struct RingConsumer: @unchecked Sendable {
         let recordSize = Int(memory.geometry.recordSize)
         let slot = memory.data.advanced(by: Int(head & memory.mask) * recordSize)
         ls_copy_from_shared(destination, slot, recordSize)
-        head &+= 1
-        ls_store_release_u64(memory.headPointer, head)
+        if publication == .sequenceWord {
+            // The copy is what counts: the producer may have rewritten the word since.
+            let copied = destination.load(as: UInt64.self)
+            guard copied == head &+ 1 else {
+                throw IPCError.corruptRing("record \(head) changed its sequence to \(copied) while being read")
+            }
+        }
+        advanceHead(by: 1)
         return true
     }
 
@@ -260,16 +334,14 @@ public struct RingConsumer: @unchecked Sendable {
     /// one store. The bytes are in shared memory: the producer may rewrite them, so
     /// `body` must copy what it validates. Returns how many were consumed.
     public mutating func dequeueBatch(max: Int, body: (Int, UnsafeRawPointer) throws -> Void) throws -> Int {
+        // Batches follow the tail; a sequence-word consumer learns of them the same way.
         if cachedTail == head { try refreshTail() }
         let n = min(Int(cachedTail &- head), max)
         let recordSize = Int(memory.geometry.recordSize)
         for i in 0..<n {
             try body(i, UnsafeRawPointer(memory.data.advanced(by: Int((head &+ UInt64(i)) & memory.mask) * recordSize)))
         }
-        if n > 0 {
-            head &+= UInt64(n)
-            ls_store_release_u64(memory.headPointer, head)
-        }
+        if n > 0 { advanceHead(by: UInt64(n)) }
         return n
     }
 

@@ -44,7 +44,8 @@ do {
             print("peer: fault \(fault)")
         }
         var stop = false
-        try service.run(until: { stop }) { request in
+        // End with the test process even if it dies without saying STOP.
+        try service.run(until: { stop }, client: PeerMonitor(pid: getppid())) { request in
             switch request.op {
             case PeerOp.stop:
                 stop = true

@@ -135,15 +135,14 @@ final class ThreadedService: @unchecked Sendable {
         // The honest client API refuses it locally...
         #expect(throws: IPCError.self) { _ = try slot.call(op: 1, payloadOffset: 1000, payloadLength: 100) }
         // ...so forge the request record in the ring as a hostile guest would.
+        let forged = slot.requests.nextSequence
         var request = ls_request()
-        request.sequence = slot.nextSequence
         request.op = 1
         request.payload_offset = 1000
         request.payload_length = 0xFFFF_FFFF
         #expect(try slot.requests.tryEnqueue(value: request))
         WaitWord.notify(channel.doorbell)
-        let reply = try slot.receive(sequence: slot.nextSequence)
-        slot.nextSequence += 1
+        let reply = try slot.receive(sequence: forged)
         #expect(reply.error == EFAULT)
         #expect(try slot.call(op: 1).result == 1, "the slot is still served")
         let faults = service.faults

@@ -18,6 +18,7 @@ import Glibc
         let strategy: WaitStrategy = strategyName == "spin" ? .spinning : .adaptive
         let channel = try Channel.create(geometry: ChannelGeometry(slotCount: 2, ringCapacity: 256, payloadSize: 4096))
         let peer = try PeerProcess.start(["serve", "\(channel.region.fd)", strategyName], sharing: channel.region)
+        defer { peer.kill() }
         let client = ChannelClient(channel: channel, strategy: strategy, peer: PeerMonitor(pid: peer.pid))
         client.timeoutNanoseconds = 30_000_000_000
         let slot = try client.claimSlot()
@@ -49,6 +50,7 @@ import Glibc
         SPSCRing.initialize(at: region.base, geometry: geometry)
         var consumer = try RingConsumer(at: region.base, geometry: geometry)
         let peer = try PeerProcess.start(["produce", "\(region.fd)", "\(Self.messageCount)", "adaptive"], sharing: region)
+        defer { peer.kill() }
         let monitor = PeerMonitor(pid: peer.pid)
         var expected: UInt64 = 0
         var bad = 0
@@ -98,7 +100,7 @@ import Glibc
     @Test func deadlineGivesTimedOutWhileThePeerHangs() throws {
         let channel = try Channel.create(geometry: ChannelGeometry(slotCount: 1, ringCapacity: 4, payloadSize: 1024))
         let peer = try PeerProcess.start(["serve", "\(channel.region.fd)", "adaptive"], sharing: channel.region)
-        defer { kill(peer.pid, SIGKILL); _ = peer.wait() }
+        defer { peer.kill() }
         let client = ChannelClient(channel: channel, strategy: .adaptive, peer: PeerMonitor(pid: peer.pid))
         client.timeoutNanoseconds = 200_000_000
         let slot = try client.claimSlot()
@@ -113,6 +115,7 @@ import Glibc
     @Test func idleServiceUsesUnderOnePercentCPUAndWakesOnTheDoorbell() throws {
         let channel = try Channel.create(geometry: ChannelGeometry(slotCount: 4, ringCapacity: 4, payloadSize: 1024))
         let peer = try PeerProcess.start(["serve", "\(channel.region.fd)", "adaptive-long"], sharing: channel.region)
+        defer { peer.kill() }
         let client = ChannelClient(channel: channel, strategy: .adaptive, peer: PeerMonitor(pid: peer.pid))
         let slot = try client.claimSlot()
         #expect(try slot.call(op: PeerOp.echo).error == 0) // the service is up

@@ -6,8 +6,12 @@ import LiteIPC
 import Glibc
 #endif
 
-struct PeerProcess {
+final class PeerProcess {
     let pid: pid_t
+    /// Set once waitpid has reaped the peer: its pid may then belong to someone else.
+    private var reaped = false
+
+    init(pid: pid_t) { self.pid = pid }
 
     static var executablePath: String {
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -34,8 +38,16 @@ struct PeerProcess {
     func wait() -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        reaped = true
         if status & 0x7f == 0 { return (status >> 8) & 0xff }
         return 128 + (status & 0x7f)
+    }
+
+    /// Ends the peer if it still runs (a test that failed midway) and reaps it.
+    func kill() {
+        guard !reaped else { return }
+        _ = Glibc.kill(pid, SIGKILL)
+        _ = wait()
     }
 
     /// CPU time (user + system) the peer has used, in clock ticks, from /proc.
