@@ -10,8 +10,11 @@ scratch=$(mktemp -d /tmp/liteshield-consumer.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 
 mkdir -p "$scratch/LiteShield"
-(cd "$root" && git ls-files -z --cached --others --exclude-standard) |
-    (cd "$root" && xargs -0 cp --parents -t "$scratch/LiteShield" 2>/dev/null || true)
+# Symlinks are copied as symlinks (-P); files deleted but not yet committed are skipped.
+(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+    while IFS= read -r -d '' file; do
+        if [[ -e "$file" || -L "$file" ]]; then cp -P --parents "$file" "$scratch/LiteShield/"; fi
+    done)
 cd "$scratch/LiteShield"
 git init -q
 git add -A
