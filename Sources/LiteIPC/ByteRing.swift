@@ -17,6 +17,12 @@ public enum ByteRing {
         Int(capacity / 2) - Int(LS_BYTE_RECORD_HEADER)
     }
 
+    static func checkGeometry(_ geometry: RingGeometry) throws {
+        guard geometry.recordSize == 0, geometry.capacity >= 64 else {
+            throw IPCError.corruptRing("a byte ring has record size 0 and at least 64 bytes")
+        }
+    }
+
     static func framedLength(_ length: Int) -> UInt64 {
         UInt64(Int(LS_BYTE_RECORD_HEADER) + ((length + 7) & ~7))
     }
@@ -29,26 +35,15 @@ public struct ByteRingProducer: @unchecked Sendable {
     var cachedHead: UInt64
 
     public init(at base: UnsafeMutableRawPointer, geometry: RingGeometry) throws {
-        guard geometry.recordSize == 0, geometry.capacity >= 64 else {
-            throw IPCError.corruptRing("a byte ring has record size 0 and at least 64 bytes")
-        }
-        try SPSCRing.validate(at: base, expected: geometry)
-        memory = RingMemory(at: base, geometry: geometry)
-        tail = ls_load_acquire_u64(memory.tailPointer)
-        cachedHead = ls_load_acquire_u64(memory.headPointer)
-        guard tail &- cachedHead <= UInt64(geometry.capacity), tail % 8 == 0 else {
-            throw IPCError.corruptRing("byte ring counters head \(cachedHead), tail \(tail) are impossible")
-        }
+        try ByteRing.checkGeometry(geometry)
+        (memory, cachedHead, tail) = try RingMemory.attach(at: base, geometry: geometry, publication: .tail)
+        guard tail % 8 == 0 else { throw IPCError.corruptRing("byte ring tail \(tail) is not 8-aligned") }
     }
 
     public var maximumRecordLength: Int { ByteRing.maximumRecordLength(capacity: memory.geometry.capacity) }
 
     mutating func refreshHead() throws {
-        let head = ls_load_acquire_u64(memory.headPointer)
-        guard head &- cachedHead <= tail &- cachedHead else {
-            throw IPCError.corruptRing("consumer head \(head) is outside [\(cachedHead), \(tail)]")
-        }
-        cachedHead = head
+        cachedHead = try memory.readHead(after: cachedHead, tail: tail)
     }
 
     /// Appends one record. Returns false when the ring has no room for it now.
@@ -91,16 +86,9 @@ public struct ByteRingConsumer: @unchecked Sendable {
     var cachedTail: UInt64
 
     public init(at base: UnsafeMutableRawPointer, geometry: RingGeometry) throws {
-        guard geometry.recordSize == 0, geometry.capacity >= 64 else {
-            throw IPCError.corruptRing("a byte ring has record size 0 and at least 64 bytes")
-        }
-        try SPSCRing.validate(at: base, expected: geometry)
-        memory = RingMemory(at: base, geometry: geometry)
-        head = ls_load_acquire_u64(memory.headPointer)
-        cachedTail = ls_load_acquire_u64(memory.tailPointer)
-        guard cachedTail &- head <= UInt64(geometry.capacity), head % 8 == 0 else {
-            throw IPCError.corruptRing("byte ring counters head \(head), tail \(cachedTail) are impossible")
-        }
+        try ByteRing.checkGeometry(geometry)
+        (memory, head, cachedTail) = try RingMemory.attach(at: base, geometry: geometry, publication: .tail)
+        guard head % 8 == 0 else { throw IPCError.corruptRing("byte ring head \(head) is not 8-aligned") }
     }
 
     mutating func refreshTail() throws {

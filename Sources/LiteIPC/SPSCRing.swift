@@ -65,6 +65,32 @@ struct RingMemory: @unchecked Sendable {
         mask = UInt64(geometry.capacity) - 1
     }
 
+    /// Validates the header at `base` and reads the counters an end starts from.
+    static func attach(at base: UnsafeMutableRawPointer, geometry: RingGeometry,
+                       publication: RingPublication) throws -> (RingMemory, head: UInt64, tail: UInt64) {
+        try SPSCRing.validate(at: base, expected: geometry)
+        guard publication == .tail || geometry.recordSize >= 8 else {
+            throw IPCError.corruptRing("a sequence-word ring needs records of at least 8 bytes")
+        }
+        let memory = RingMemory(at: base, geometry: geometry)
+        let head = ls_load_acquire_u64(memory.headPointer)
+        let tail = ls_load_acquire_u64(memory.tailPointer)
+        guard tail &- head <= UInt64(geometry.capacity) else {
+            throw IPCError.corruptRing("tail \(tail) and head \(head) are more than \(geometry.capacity) apart")
+        }
+        return (memory, head, tail)
+    }
+
+    /// Reads the consumer's head for a producer: it can only have moved forward
+    /// from `cachedHead`, and never past the producer's own `tail`.
+    func readHead(after cachedHead: UInt64, tail: UInt64) throws -> UInt64 {
+        let head = ls_load_acquire_u64(headPointer)
+        guard head &- cachedHead <= tail &- cachedHead else {
+            throw IPCError.corruptRing("consumer head \(head) is outside [\(cachedHead), \(tail)]")
+        }
+        return head
+    }
+
     var headPointer: UnsafeMutablePointer<UInt64> {
         UnsafeMutableRawPointer(header).assumingMemoryBound(to: UInt64.self)
     }
@@ -112,17 +138,8 @@ public struct RingProducer: @unchecked Sendable {
     /// Attaches to a ring at `base` whose header was initialised with `geometry`.
     /// Starts from the counters in the header (validated).
     public init(at base: UnsafeMutableRawPointer, geometry: RingGeometry, publication: RingPublication = .tail) throws {
-        try SPSCRing.validate(at: base, expected: geometry)
-        guard publication == .tail || geometry.recordSize >= 8 else {
-            throw IPCError.corruptRing("a sequence-word ring needs records of at least 8 bytes")
-        }
+        (memory, cachedHead, tail) = try RingMemory.attach(at: base, geometry: geometry, publication: publication)
         self.publication = publication
-        memory = RingMemory(at: base, geometry: geometry)
-        tail = ls_load_acquire_u64(memory.tailPointer)
-        cachedHead = ls_load_acquire_u64(memory.headPointer)
-        guard tail &- cachedHead <= UInt64(geometry.capacity) else {
-            throw IPCError.corruptRing("tail \(tail) and head \(cachedHead) are more than \(geometry.capacity) apart")
-        }
     }
 
     public var geometry: RingGeometry { memory.geometry }
@@ -138,12 +155,7 @@ public struct RingProducer: @unchecked Sendable {
 
     @usableFromInline
     mutating func refreshHead() throws {
-        let head = ls_load_acquire_u64(memory.headPointer)
-        // The consumer can only move head forward, up to our tail.
-        guard head &- cachedHead <= tail &- cachedHead else {
-            throw IPCError.corruptRing("consumer head \(head) is outside [\(cachedHead), \(tail)]")
-        }
-        cachedHead = head
+        cachedHead = try memory.readHead(after: cachedHead, tail: tail)
     }
 
     /// Copies one record (at most recordSize bytes; the rest is zeroed) and publishes it.
@@ -232,17 +244,8 @@ public struct RingConsumer: @unchecked Sendable {
     public let publication: RingPublication
 
     public init(at base: UnsafeMutableRawPointer, geometry: RingGeometry, publication: RingPublication = .tail) throws {
-        try SPSCRing.validate(at: base, expected: geometry)
-        guard publication == .tail || geometry.recordSize >= 8 else {
-            throw IPCError.corruptRing("a sequence-word ring needs records of at least 8 bytes")
-        }
+        (memory, head, cachedTail) = try RingMemory.attach(at: base, geometry: geometry, publication: publication)
         self.publication = publication
-        memory = RingMemory(at: base, geometry: geometry)
-        head = ls_load_acquire_u64(memory.headPointer)
-        cachedTail = ls_load_acquire_u64(memory.tailPointer)
-        guard cachedTail &- head <= UInt64(geometry.capacity) else {
-            throw IPCError.corruptRing("tail \(cachedTail) and head \(head) are more than \(geometry.capacity) apart")
-        }
     }
 
     public var geometry: RingGeometry { memory.geometry }
