@@ -9,6 +9,8 @@ let package = Package(
     name: "LiteShield",
     products: [
         .library(name: "LiteIPC", targets: ["LiteIPC"]),
+        .library(name: "LiteShieldCore", targets: ["LiteShieldCore"]),
+        .executable(name: "liteshield", targets: ["liteshield"]),
         .executable(name: "liteshield-bench", targets: ["liteshield-bench"]),
     ],
     targets: [
@@ -20,9 +22,17 @@ let package = Package(
 
         .target(name: "LiteIPC", dependencies: ["CLiteShim", "LiteSystem"]),
 
-        .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC"],
+        // The sandbox: policy, seccomp filter compiler, ptrace guard, spawning guests.
+        .target(name: "LiteShieldCore", dependencies: ["CLiteShim", "LiteSystem", "LiteIPC"]),
+        // The reference sandbox CLI: `liteshield policy`, `liteshield run -- PROGRAM`.
+        .executableTarget(name: "liteshield", dependencies: ["LiteShieldCore"],
+                          path: "Examples/liteshield"),
+
+        .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC", "LiteShieldCore"],
                           path: "Benchmarks/liteshield-bench"),
 
         .testTarget(name: "LiteIPCTests", dependencies: ["LiteIPC", "CLiteShim"]),
+        // The escape corpus (Tests/EscapeCorpus/*.c) is compiled by these tests with gcc.
+        .testTarget(name: "LiteShieldCoreTests", dependencies: ["LiteShieldCore", "CLiteShim", "LiteSystem"]),
     ]
 )
