@@ -1,7 +1,8 @@
 // liteshield — the reference sandbox.
 //
 //   liteshield policy                       print the system call table and the filter size
-//   liteshield run [--trace] [--allow-read PATH]… [--allow-exec PATH]… -- PROGRAM [ARGS…]
+//   liteshield run [--trace] [--allow-read PATH]… [--allow-exec PATH]… [--memory-limit MIB]
+//                  [--max-processes N] [--no-namespaces] -- PROGRAM [ARGS…]
 //
 // `run` starts PROGRAM under the seccomp filter and the ptrace guard, forwards
 // SIGINT/SIGTERM/SIGHUP/SIGQUIT to it and ends with the guest's own exit status
@@ -22,7 +23,8 @@ import Glibc
 func usage() -> Never {
     printError("""
     usage: liteshield policy
-           liteshield run [--trace] [--allow-read PATH]... [--allow-exec PATH]... [--no-namespaces] -- PROGRAM [ARGS...]
+           liteshield run [--trace] [--allow-read PATH]... [--allow-exec PATH]...
+                          [--memory-limit MIB] [--max-processes N] [--no-namespaces] -- PROGRAM [ARGS...]
 
     """)
     exit(2)
@@ -93,6 +95,10 @@ func run(_ arguments: [String]) -> Never {
         switch argument {
         case "--trace": traceCalls = true
         case "--no-namespaces": policy.namespaces = []
+        case "--memory-limit", "--max-processes":
+            index += 1
+            guard index < arguments.count, let value = UInt64(arguments[index]) else { usage() }
+            if argument == "--memory-limit" { policy.addressSpaceLimit = value << 20 } else { policy.maximumProcesses = Int(value) }
         case "--allow-read", "--allow-exec":
             index += 1
             guard index < arguments.count else { usage() }

@@ -89,6 +89,7 @@ public struct SeccompAction: RawRepresentable, Hashable, Sendable, CustomStringC
 /// A compiled filter, ready to install.
 public struct BPFProgram: Sendable, Equatable {
     public var instructions: [BPFInstruction]
+    public init(instructions: [BPFInstruction]) { self.instructions = instructions }
     /// The kernel's limit on one filter (BPF_MAXINSNS).
     public static let maximumLength = 4096
 
