@@ -22,7 +22,7 @@ import Glibc
 
 func usage() -> Never {
     printError("""
-    usage: liteshield policy
+    usage: liteshield policy [--bpf FILE]
            liteshield run [--trace] [--allow-read PATH]... [--allow-exec PATH]...
                           [--memory-limit MIB] [--max-processes N] [--no-namespaces] -- PROGRAM [ARGS...]
 
@@ -74,6 +74,24 @@ func printPolicy() {
     print("readable host paths: " + policy.readablePaths.joined(separator: " "))
     print("limits: \(policy.maximumProcesses) processes, \(policy.maximumThreads) threads, address space \(policy.addressSpaceLimit >> 20) MiB, \(policy.openFilesLimit) files")
     print("filter: \(FilterCompiler(table: table).compile().instructions.count) BPF instructions")
+}
+
+/// Writes the compiled filter as raw struct sock_filter records (for inspection
+/// with a BPF disassembler, or to install elsewhere).
+func writeFilter(_ path: String) {
+    let program = FilterCompiler(table: SandboxPolicy().table).compile()
+    var bytes: [UInt8] = []
+    for i in program.instructions {
+        bytes += [UInt8(i.code & 0xff), UInt8(i.code >> 8), i.jumpTrue, i.jumpFalse]
+        bytes += withUnsafeBytes(of: i.k.littleEndian, Array.init)
+    }
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0, write(fd, bytes, bytes.count) == bytes.count else {
+        printError("liteshield: cannot write \(path): \(Errno.current)\n")
+        exit(1)
+    }
+    close(fd)
+    print("\(program.instructions.count) instructions written to \(path)")
 }
 
 func errnoName(_ d: Disposition) -> String {
@@ -129,6 +147,9 @@ func run(_ arguments: [String]) -> Never {
     for key in ["PATH", "HOME", "TERM", "LANG", "LC_ALL", "TZ", "USER"] {
         if let value = getenv(key) { environment.append("\(key)=\(String(cString: value))") }
     }
+    // Unblock the signals to forward before the guard thread exists (it inherits
+    // the mask); they keep their default action until the guest is running.
+    ls_forward_signals_to(0)
     let sandbox: Guard
     do {
         sandbox = try Guard.launch(program: program, arguments: [name] + arguments[(index + 1)...],
@@ -140,6 +161,10 @@ func run(_ arguments: [String]) -> Never {
     ls_forward_signals_to(sandbox.guestPID)
     let result = sandbox.wait()
     ls_forward_signals_to(0)
+    if let failure = sandbox.spawnFailure {
+        printError("liteshield: \(failure)\n")
+        exit(126)
+    }
     if traceCalls {
         let c = sandbox.counters
         printError("liteshield: \(program): \(result); \(c.seccompStops) guard stops (\(c.allowed) run on the host, \(c.served) served, \(c.denied) denied)\n")
@@ -165,7 +190,8 @@ func signal_default(_ s: Int32) {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
-case "policy": printPolicy()
+case "policy":
+    if arguments.count == 3 && arguments[1] == "--bpf" { writeFilter(arguments[2]) } else { printPolicy() }
 case "run": run(Array(arguments.dropFirst()))
 default: usage()
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
@@ -122,6 +123,11 @@ static void forward(int signal) {
 void ls_forward_signals_to(pid_t pid) {
     forward_pid = pid;
     static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    sigset_t set;
+    sigemptyset(&set);
+    for (unsigned i = 0; i < sizeof signals / sizeof signals[0]; i++) sigaddset(&set, signals[i]);
+    /* Whoever started us may have blocked them (threads created later inherit this). */
+    pthread_sigmask(SIG_UNBLOCK, &set, 0);
     for (unsigned i = 0; i < sizeof signals / sizeof signals[0]; i++) {
         struct sigaction action = {0};
         action.sa_handler = pid > 0 ? forward : SIG_DFL;

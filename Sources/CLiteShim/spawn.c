@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -126,6 +127,19 @@ static void child(const ls_spawn_config *c) {
     close_other_fds(count, pipe_fd);
 
     if (setsid() < 0) fail(pipe_fd, LS_SPAWN_STEP_SETSID);
+
+    /* A clean signal state: the supervisor's blocked and ignored signals (test
+     * runners and shells block or ignore some) are not the guest's business. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, 0);
+    for (int signal = 1; signal < NSIG; signal++) {
+        if (signal == SIGKILL || signal == SIGSTOP) continue;
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = SIG_DFL;
+        sigaction(signal, &action, 0);  /* fails harmlessly for the libc-reserved ones */
+    }
 
     if (c->guest_gid >= 0 && geteuid() == 0) {
         if (setgroups(0, NULL) != 0 || setresgid((gid_t)c->guest_gid, (gid_t)c->guest_gid, (gid_t)c->guest_gid) != 0)

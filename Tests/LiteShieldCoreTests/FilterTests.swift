@@ -93,6 +93,10 @@ struct FilterTests {
         // harmless allowed ones and numbers beyond the table.
         var numbers: [Int] = []
         for n in 0..<480 {
+            // 335 (uretprobe) and 336 (uprobe), newer than Debian 12's headers, are
+            // let through every seccomp filter by the kernel itself (since 6.11 /
+            // 6.16): outside a uprobe trampoline they only SIGILL or fail the caller.
+            if n == 335 || n == 336 { continue }
             switch table.disposition(n) {
             case .denied, .monitored, .delegated: numbers.append(n)
             default: break

@@ -102,7 +102,7 @@ struct GuardTests {
         var bytes = [UInt8](repeating: 0, count: 256)
         let n = read(fds[0], &bytes, bytes.count)
         close(fds[0])
-        #expect(exit == .exited(0))
+        #expect(exit == .exited(0), "\(String(describing: sandbox.spawnFailure))")
         #expect(String(decoding: bytes[..<max(0, n)], as: UTF8.self) == "in-process\n")
         let counters = sandbox.counters
         #expect(counters.seccompStops > 0)

@@ -50,12 +50,23 @@ func runProcess(_ argv: [String], timeoutSeconds: Double = 60, input: Int32? = n
     posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
     if let input { posix_spawn_file_actions_adddup2(&actions, input, 0) }
     else { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
+    // Children start with no blocked signals and default dispositions, whatever
+    // the test runner's threads have.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t(), all = sigset_t()
+    sigemptyset(&empty)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
     let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { s in s.withCString { strdup($0) } } + [nil]
     defer { cArgs.forEach { free($0) } }
     let env: [UnsafeMutablePointer<CChar>?] = ["PATH=/usr/bin:/bin:/usr/sbin:/sbin"].map { s in s.withCString { strdup($0) } } + [nil]
     defer { env.forEach { free($0) } }
-    let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArgs, env)
+    let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, env)
     close(fds[1])
     guard spawned == 0 else {
         close(fds[0])

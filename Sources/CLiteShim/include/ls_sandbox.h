@@ -115,8 +115,9 @@ ssize_t ls_guest_read(pid_t pid, uint64_t address, void *buffer, size_t count);
  * process_vm_writev refuses) with _GNU_SOURCE's pwrite64 at a 64-bit address. */
 ssize_t ls_guest_write_mem(int mem_fd, uint64_t address, const void *buffer, size_t count);
 
-/* Why C: forwards these signals to `pid` from an async-signal-safe handler (Swift
- * closures may not run in a signal handler). pid 0 stops forwarding. */
+/* Why C: forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to `pid`
+ * from an async-signal-safe handler (Swift closures may not run in a signal
+ * handler); also unblocks them in the calling thread. pid 0 restores the default. */
 void ls_forward_signals_to(pid_t pid);
 
 /* Why C: the status macros (WIFEXITED…) are macros Swift cannot call. */

@@ -72,8 +72,14 @@ public final class Guard: @unchecked Sendable {
     var statistics = GuardStatistics()
     var spawnStarted: UInt64 = 0
 
+    /// The guest's report of a failed last spawn step (filter, exec), read when it
+    /// ends before its exec.
+    var failureFD: Int32 = -1
+    var failure: SystemCallError?
+    var programPath = ""
+
     private var thread = pthread_t()
-    private let finished = Mutex<(GuestExit?, GuardStatistics)>((nil, GuardStatistics()))
+    private let finished = Mutex<(GuestExit?, GuardStatistics, SystemCallError?)>((nil, GuardStatistics(), nil))
     private var launchError: SystemCallError?
 
     init(policy: SandboxPolicy, dispatcher: any Dispatcher, stdio: [Int32],
@@ -91,6 +97,8 @@ public final class Guard: @unchecked Sendable {
                               stdio: [Int32] = [0, 1, 2],
                               trace: (@Sendable (String) -> Void)? = nil) throws(SystemCallError) -> Guard {
         var policy = policy
+        // The guard compares resolved paths (/bin/busybox is /usr/bin/busybox here).
+        let program = (try? PathResolver().resolve(program, dirfd: PathResolver.currentDirectory, tid: getpid())) ?? program
         if !policy.executables.contains(program) { policy.executables.append(program) }
         let guardian = Guard(policy: policy,
                              dispatcher: dispatcher ?? HostFileDispatcher(policy: policy,
@@ -127,14 +135,18 @@ public final class Guard: @unchecked Sendable {
         return finished.withLock { $0.0 } ?? .exited(127)
     }
 
+    /// Why the guest never ran its program (e.g. execve failed), after `wait()`.
+    public var spawnFailure: SystemCallError? { finished.withLock { $0.2 } }
+
     /// The counters; final after `wait()`.
     public var counters: GuardStatistics { finished.withLock { $0.1 } }
 
     private func threadMain(_ start: GuardStart) {
         spawnStarted = ls_monotonic_ns()
+        programPath = start.program
         do {
-            guestPID = try spawner.spawn(program: start.program, arguments: start.arguments,
-                                         environment: start.environment)
+            (guestPID, failureFD) = try spawner.spawn(program: start.program, arguments: start.arguments,
+                                                      environment: start.environment)
         } catch {
             launchError = error
             close(start.readyFD)
@@ -143,7 +155,8 @@ public final class Guard: @unchecked Sendable {
         tracees[guestPID] = Tracee(tid: guestPID, tgid: guestPID, space: AddressSpace(), new: false)
         close(start.readyFD)  // releases `launch`
         eventLoop()
-        finished.withLock { $0 = (mainExit, statistics) }
+        if failureFD >= 0 { close(failureFD) }
+        finished.withLock { $0 = (mainExit, statistics, failure) }
     }
 
     // MARK: the event loop
@@ -229,6 +242,8 @@ public final class Guard: @unchecked Sendable {
         tracee.pendingClone = nil
         if tracee.tid == guestPID && statistics.startToExecNanoseconds == 0 {
             statistics.startToExecNanoseconds = ls_monotonic_ns() - spawnStarted
+            close(failureFD)
+            failureFD = -1
         }
     }
 
@@ -238,6 +253,9 @@ public final class Guard: @unchecked Sendable {
         }
         earlyTasks.remove(tid)
         guard tid == guestPID else { return }
+        if failureFD >= 0, let report = GuestSpawner.readFailure(failureFD) {
+            failure = report.error(program: programPath)
+        }
         mainExit = ls_status_exited(status) != 0 ? .exited(ls_status_exit_code(status))
                                                  : .signaled(ls_status_term_signal(status))
         // Like a container whose init ended: the rest of the sandbox goes with it.

@@ -23,13 +23,15 @@ public struct GuestSpawner: Sendable {
 
     /// Forks and starts the guest from the calling thread, which becomes its tracer
     /// and must run the guard loop. Returns once the guest is traced and heading
-    /// for its filter and exec (the exec's seccomp stop comes to the guard).
-    public func spawn(program: String, arguments: [String], environment: [String]) throws(SystemCallError) -> Int32 {
+    /// for its filter and exec (the exec's seccomp stop comes to the guard), with
+    /// the read end of the pipe on which the guest reports a failure of its last
+    /// steps (filter, exec); the caller reads it with `readFailure` if the guest
+    /// ends before its exec, and closes it.
+    public func spawn(program: String, arguments: [String], environment: [String]) throws(SystemCallError) -> (pid: Int32, failureFD: Int32) {
         var fds: [Int32] = [0, 0]
         guard ls_pipe_cloexec(&fds) == 0 else {
             throw SystemCallError(.current, "pipe2", hint: "too many open files?")
         }
-        defer { close(fds[0]) }
         let argv = CStringArray(arguments)
         let envp = CStringArray(environment)
         defer { argv.free(); envp.free() }
@@ -59,17 +61,18 @@ public struct GuestSpawner: Sendable {
         let spawnErrno = Errno.current
         close(fds[1])
         if pid < 0 {
+            defer { close(fds[0]) }
             if let failure = GuestSpawner.readFailure(fds[0]) { throw failure.error(program: program) }
             throw SystemCallError(spawnErrno, "spawn", object: program)
         }
-        return pid
+        return (pid, fds[0])
     }
 
     /// A step of the child that failed, as reported on the error pipe.
     public struct Failure: Sendable {
         public var step: Int32
         public var errno: Errno
-        func error(program: String) -> SystemCallError {
+        public func error(program: String) -> SystemCallError {
             let steps: [Int32: (String, String?)] = [
                 1: ("ptrace(TRACEME)", "the host forbids ptrace (container without CAP_SYS_PTRACE?)"),
                 2: ("stdio hand-over", nil), 3: ("setsid", nil),
