@@ -9,6 +9,7 @@ import Glibc
 #endif
 
 let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> Void)] = [
+    ("guard", "seccomp filter, ptrace guard and sandbox start-up vs native, runsc, runc", guardSuite),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
