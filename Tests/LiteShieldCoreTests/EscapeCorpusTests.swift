@@ -24,6 +24,7 @@ final class CorpusWorld: Sendable {
     let tcpListener: Int32
     let tcpPort: Int
     let unixListener: Int32
+    let datagramListener: Int32
     let compileFailures: [String]
     let programs: [String]
 
@@ -37,6 +38,9 @@ final class CorpusWorld: Sendable {
         // secret's path to the same length as ALLOWED_DIR/file.
         allowedDirectory = root + "/allowed-files-the-guest-may-read"
         mkdir(allowedDirectory, 0o755)
+        // World-writable like /tmp: only the policy keeps the guest from creating
+        // files (or socket files) here, not the directory's mode.
+        chmod(allowedDirectory, 0o777)
         mkdir(root + "/s", 0o755)
         secretFile = root + "/s/secret.txt"
         // World-readable, so only the policy (not file modes) keeps the guest out.
@@ -50,6 +54,7 @@ final class CorpusWorld: Sendable {
 
         (tcpListener, tcpPort) = CorpusWorld.tcpListen()
         unixListener = CorpusWorld.unixListen(root + "/host-daemon.sock")
+        datagramListener = CorpusWorld.unixListen(root + "/host-daemon.sock.dgram", type: SOCK_DGRAM)
 
         let sources = packageRoot + "/Tests/EscapeCorpus"
         var names: [String] = []
@@ -85,8 +90,8 @@ final class CorpusWorld: Sendable {
     }
 
     /// A non-blocking unix-socket listener anyone may connect to (a "host daemon").
-    static func unixListen(_ path: String) -> Int32 {
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+    static func unixListen(_ path: String, type: __socket_type = SOCK_STREAM) -> Int32 {
+        let listener = socket(AF_UNIX, Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -97,7 +102,7 @@ final class CorpusWorld: Sendable {
                 _ = bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        listen(listener, 16)
+        if type == SOCK_STREAM { listen(listener, 16) }
         chmod(path, 0o777)
         return listener
     }
@@ -117,6 +122,12 @@ final class CorpusWorld: Sendable {
         let fd = accept(listener, nil, nil)
         if fd >= 0 { close(fd); return true }
         return false
+    }
+
+    /// Whether a datagram arrived on the host's datagram socket (draining it).
+    func datagramArrived() -> Bool {
+        var byte: UInt8 = 0
+        return recv(datagramListener, &byte, 1, Int32(MSG_DONTWAIT)) >= 0
     }
 
     func mountsMention(_ path: String) -> Bool {
@@ -171,6 +182,7 @@ struct EscapeCorpusTests {
         #expect(fileExists(world.allowedDirectory + "/created-by-guest") == false, "\(program) created a file")
         #expect(!world.connectionArrived(world.tcpListener), "\(program) connected to the host over TCP")
         #expect(!world.connectionArrived(world.unixListener), "\(program) connected to the host unix socket")
+        #expect(!world.datagramArrived(), "\(program) sent a datagram to the host socket")
         #expect(!world.mountsMention(world.root), "\(program) mounted something")
         #expect(!output.contains("secret: the guest"), "\(program) read the secret")
     }

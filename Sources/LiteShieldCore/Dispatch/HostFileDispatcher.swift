@@ -77,7 +77,12 @@ public struct HostFileDispatcher: Dispatcher {
         case "newfstatat", "statx":
             let flags = call.name == "statx" ? a[2] : a[3]
             if flags & Self.emptyPath != 0, (try? memory.readString(a[1], limit: 1))?.isEmpty == true {
-                return .host(call)  // fstat of an fd the guest holds
+                // fstat of an fd the guest holds — but with AT_EMPTY_PATH a path that
+                // is not empty is still resolved, so the kernel gets a pinned "" rather
+                // than the guest's buffer, which another thread could fill meanwhile.
+                var rewritten = call
+                rewritten.arguments[1] = try memory.pin([0])
+                return .host(rewritten)
             }
             return try withVisiblePath(call, dirfd: call.int32(0), pathIndex: 1, follow: flags & Self.noFollow == 0, caller, memory, note)
         case "faccessat", "faccessat2":
@@ -116,10 +121,28 @@ public struct HostFileDispatcher: Dispatcher {
             return .failed(.EAFNOSUPPORT)
         case "socketpair":
             return a[0] == 1 /* AF_UNIX */ ? .host(call) : .failed(.EAFNOSUPPORT)
-        case "connect", "bind", "listen", "accept", "accept4", "sendto", "recvfrom", "sendmsg", "recvmsg",
-             "shutdown", "getsockname", "getpeername", "setsockopt", "getsockopt":
+        case "recvfrom", "recvmsg", "shutdown", "getsockname", "getpeername", "setsockopt", "getsockopt":
             // The only sockets a guest can hold are its own socketpairs.
             return .host(call)
+        case "connect", "bind", "listen", "accept", "accept4":
+            // An address would name a host socket (connect to /dev/log) or create one
+            // in a host directory (bind): sockets come from the network service.
+            note("no network in this sandbox")
+            return .failed(.EACCES)
+        case "sendto":
+            // On a socketpair, but never to an address: a datagram socketpair could
+            // otherwise reach host daemons' unix sockets.
+            guard a[4] == 0 else { note("sendto with an address"); return .failed(.EISCONN) }
+            return .host(call)
+        case "sendmsg":
+            // The kernel reads struct msghdr from guest memory: give it a pinned copy
+            // with no address (iovecs and SCM_RIGHTS only move the guest's own data
+            // and fds between its own sockets).
+            var header = try memory.read(a[1], count: 56)
+            for i in 0..<12 { header[i] = 0 }  // msg_name (8 bytes) and msg_namelen (4)
+            var rewritten = call
+            rewritten.arguments[1] = try memory.pin(header)
+            return .host(rewritten)
 
         case "fsync", "fdatasync", "sync":
             return .returned(0)  // nothing of the guest's is dirty on the host
