@@ -72,3 +72,18 @@ struct PolicyTests {
         #expect(policy.isReadable("/tmp/box/file") && !policy.isReadable("/tmp/box/other"))
     }
 }
+
+@Suite("liteshield policy")
+struct PolicyCommandTests {
+    @Test("prints every disposition, the host-call count and the filter size")
+    func printsTable() {
+        let result = runProcess([liteshieldPath, "policy"])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        for heading in ["## allowed (21)", "## allowed-if (1)", "## monitored", "## delegated", "## denied"] {
+            #expect(result.output.contains(heading), "missing \(heading)")
+        }
+        #expect(result.output.contains("host calls reachable without a stop: 22"))
+        #expect(result.output.contains("ptrace"))
+        #expect(result.output.contains("BPF instructions"))
+    }
+}
