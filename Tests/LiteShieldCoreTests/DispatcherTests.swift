@@ -126,7 +126,7 @@ struct DispatcherTests {
         #expect(dispatcher.dispatch(call("connect", [3, 0x1000, 16]), caller: caller, memory: memory) { _ in } == .failed(.EACCES))
         #expect(dispatcher.dispatch(call("unlink", [0x1000]), caller: caller, memory: memory) { _ in } == .failed(.EROFS))
         #expect(dispatcher.dispatch(call("ioctl", [0, 0x5412, 0x1000]), caller: caller, memory: memory) { _ in } == .failed(.ENOTTY))
-        #expect(dispatcher.dispatch(call("epoll_pwait2", [0, 0, 0, 0]), caller: caller, memory: memory) { _ in } == .failed(.ENOSYS))
+        #expect(dispatcher.dispatch(call("landlock_create_ruleset", [0, 0, 0]), caller: caller, memory: memory) { _ in } == .failed(.ENOSYS))
     }
 
     @Test("AT_EMPTY_PATH gets a pinned empty path, never the guest's buffer")

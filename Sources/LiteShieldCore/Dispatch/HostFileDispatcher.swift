@@ -110,7 +110,9 @@ public struct HostFileDispatcher: Dispatcher {
              "getppid", "getpgrp", "getpgid", "getsid", "setpgid", "clock_gettime", "gettimeofday", "time",
              "clock_getres", "sysinfo", "poll", "ppoll", "select", "pselect6", "epoll_create1", "epoll_ctl",
              "epoll_wait", "epoll_pwait", "eventfd2", "sched_getaffinity", "getrusage", "getrlimit", "times",
-             "getcpu", "fstatfs", "sendfile", "copy_file_range":
+             "getcpu", "fstatfs", "sendfile", "copy_file_range", "timerfd_create", "timerfd_settime",
+             "timerfd_gettime", "signalfd4", "epoll_create", "epoll_pwait2", "fadvise64", "preadv", "preadv2",
+             "pwritev", "pwritev2", "readahead", "eventfd", "signalfd", "recvmmsg":
             // These act only on the guest's own fds and state; every fd a guest
             // holds was handed over or opened read-only here, so the kernel's own
             // checks (e.g. EBADF for writing a read-only file) finish the job.
@@ -144,11 +146,17 @@ public struct HostFileDispatcher: Dispatcher {
             rewritten.arguments[1] = try memory.pin(header)
             return .host(rewritten)
 
-        case "fsync", "fdatasync", "sync":
+        case "sendmmsg":
+            return .failed(.EACCES)  // each message may carry an address: not without a network service
+        case "fsync", "fdatasync", "sync", "sync_file_range", "syncfs":
             return .returned(0)  // nothing of the guest's is dirty on the host
+        case "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr":
+            return .failed(.EOPNOTSUPP)  // host files show no extended attributes
+        case "flock":
+            return .returned(0)  // one sandbox: its locks cannot conflict with anyone it can see
         case "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2", "link",
              "linkat", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "chown", "fchown", "lchown",
-             "fchownat", "truncate", "ftruncate", "utimensat":
+             "fchownat", "truncate", "ftruncate", "utimensat", "utime", "utimes", "futimesat", "fallocate":
             note("host files are read-only")
             return .failed(.EROFS)
         default:

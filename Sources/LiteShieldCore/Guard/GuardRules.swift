@@ -112,6 +112,11 @@ extension Guard {
             return .host(call)
 
         case .selfOnly:
+            // membarrier's GLOBAL commands (1, 2, 4) interrupt every CPU of the host.
+            if call.name == "membarrier" && a[0] & 0x7 != 0 {
+                note("global membarrier refused")
+                return .failed(.EPERM)
+            }
             return .host(call)
         }
     }
