@@ -146,3 +146,9 @@ int ls_status_stop_signal(int status) { return WSTOPSIG(status); }
 int ls_status_event(int status) { return (status >> 16) & 0xff; }
 
 int ls_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int ls_same_open_file(pid_t pid, int guest_fd, int host_fd) {
+    long r = syscall(SYS_kcmp, pid, getpid(), 0 /* KCMP_FILE */, guest_fd, host_fd);
+    if (r < 0) return -1;
+    return r == 0 ? 1 : 0;
+}

@@ -44,6 +44,26 @@ final class FakeGuestMemory: GuestMemory, @unchecked Sendable {
     }
 }
 
+/// A process whose fds 1 and 2 are `fd`, standing in for a guest whose stdio is
+/// still what the sandbox handed over (the dispatcher checks that with kcmp).
+func withStandIn(stdio fd: Int32, _ body: (GuestCaller) throws -> Void) rethrows {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, fd, 1)
+    posix_spawn_file_actions_adddup2(&actions, fd, 2)
+    var pid: pid_t = 0
+    let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sleep", "30"].map { s in s.withCString { strdup($0) } } + [nil]
+    defer { argv.forEach { free($0) } }
+    precondition(posix_spawn(&pid, "/bin/sleep", &actions, nil, argv, nil) == 0)
+    defer {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+    try body(GuestCaller(pid: pid, tid: pid))
+}
+
 @Suite("dispatcher")
 struct DispatcherTests {
     let caller = GuestCaller(pid: getpid(), tid: ls_gettid())
@@ -60,8 +80,14 @@ struct DispatcherTests {
         let dispatcher = HostFileDispatcher(policy: SandboxPolicy(), stdoutSink: fds[1], stderrSink: fds[1])
         let memory = FakeGuestMemory()
         memory.place(Array("hello\n".utf8), at: 0x1000)
-        let outcome = dispatcher.dispatch(call("write", [1, 0x1000, 6]), caller: caller, memory: memory) { _ in }
-        #expect(outcome == .returned(6))
+        withStandIn(stdio: fds[1]) { guest in
+            let outcome = dispatcher.dispatch(call("write", [1, 0x1000, 6]), caller: guest, memory: memory) { _ in }
+            #expect(outcome == .returned(6))
+            // Guest fd 1 of another process (this test's own stdout) is not the sink:
+            // the kernel writes it itself.
+            let other = dispatcher.dispatch(call("write", [1, 0x1000, 6]), caller: caller, memory: memory) { _ in }
+            #expect(other == .host(call("write", [1, 0x1000, 6])))
+        }
         var bytes = [UInt8](repeating: 0, count: 16)
         let n = read(fds[0], &bytes, bytes.count)
         #expect(String(decoding: bytes[..<n], as: UTF8.self) == "hello\n")
@@ -81,7 +107,9 @@ struct DispatcherTests {
             vector += withUnsafeBytes(of: base.littleEndian, Array.init) + withUnsafeBytes(of: length.littleEndian, Array.init)
         }
         memory.place(vector, at: 0x3000)
-        #expect(dispatcher.dispatch(call("writev", [2, 0x3000, 2]), caller: caller, memory: memory) { _ in } == .returned(5))
+        withStandIn(stdio: fds[1]) { guest in
+            #expect(dispatcher.dispatch(call("writev", [2, 0x3000, 2]), caller: guest, memory: memory) { _ in } == .returned(5))
+        }
         var bytes = [UInt8](repeating: 0, count: 16)
         let n = read(fds[0], &bytes, bytes.count)
         #expect(String(decoding: bytes[..<n], as: UTF8.self) == "abcde")

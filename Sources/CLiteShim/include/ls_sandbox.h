@@ -143,6 +143,11 @@ int ls_install_filter(const ls_bpf_instruction *filter, uint16_t length);
 int64_t ls_raw_syscall6(int64_t number, uint64_t a0, uint64_t a1, uint64_t a2,
                         uint64_t a3, uint64_t a4, uint64_t a5);
 
+/* Why C: kcmp has no libc wrapper (syscall is variadic). Whether fd `guest_fd` of
+ * process `pid` and our fd `host_fd` are the same open file description: 1 yes,
+ * 0 no, -1 with errno when the kernel cannot tell (no CONFIG_KCMP, bad fd). */
+int ls_same_open_file(pid_t pid, int guest_fd, int host_fd);
+
 /* Why C: pipe2 needs _GNU_SOURCE, which Swift's Glibc module does not define. */
 int ls_pipe_cloexec(int fds[2]);
 

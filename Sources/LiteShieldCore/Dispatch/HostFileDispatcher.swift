@@ -5,6 +5,7 @@
 // go to the kernel as they are; everything that would change the host is refused.
 // The μkernel service (next issue) replaces this with LiteFS, pipes and sockets.
 
+import CLiteShim
 import LiteSystem
 #if canImport(Glibc)
 import Glibc
@@ -44,11 +45,11 @@ public struct HostFileDispatcher: Dispatcher {
         let a = call.arguments
         switch call.name {
         case "write", "pwrite64":
-            guard let sink = sink(for: call.int32(0)) else { return .host(call) }
+            guard let sink = sink(for: call.int32(0), caller) else { return .host(call) }
             let count = Int(min(a[2], 1 << 20))
             return .returned(try bridge(sink, [try memory.read(a[1], count: count)]))
         case "writev":
-            guard let sink = sink(for: call.int32(0)) else { return .host(call) }
+            guard let sink = sink(for: call.int32(0), caller) else { return .host(call) }
             let count = Int(min(a[2], 1024))
             let vector = try memory.read(a[1], count: count * 16)
             var buffers: [[UInt8]] = []
@@ -164,8 +165,21 @@ public struct HostFileDispatcher: Dispatcher {
         }
     }
 
-    private func sink(for fd: Int32) -> Int32? {
-        fd == 1 ? stdoutSink : fd == 2 ? stderrSink : nil
+    /// The sink a write to guest fd 1 or 2 goes to — only while that fd is still
+    /// the stdio the sandbox handed over. After `dup2(pipe, 1)` (a shell pipeline)
+    /// it is the guest's own pipe, which the kernel writes itself.
+    private func sink(for fd: Int32, _ caller: GuestCaller) -> Int32? {
+        guard fd == 1 || fd == 2 else { return nil }
+        let sink = fd == 1 ? stdoutSink : stderrSink
+        switch ls_same_open_file(caller.pid, fd, sink) {
+        case 1: return sink
+        case 0: return nil
+        default:
+            // No kcmp here (or the fd is closed): compare what the fds point at.
+            var guestStat = stat(), sinkStat = stat()
+            guard stat("/proc/\(caller.pid)/fd/\(fd)", &guestStat) == 0, fstat(sink, &sinkStat) == 0 else { return nil }
+            return guestStat.st_dev == sinkStat.st_dev && guestStat.st_ino == sinkStat.st_ino ? sink : nil
+        }
     }
 
     private func bridge(_ sink: Int32, _ buffers: [[UInt8]]) throws(Errno) -> Int64 {
