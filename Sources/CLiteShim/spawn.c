@@ -141,12 +141,17 @@ static void child(const ls_spawn_config *c) {
         sigaction(signal, &action, 0);  /* fails harmlessly for the libc-reserved ones */
     }
 
-    if (c->guest_gid >= 0 && geteuid() == 0) {
-        if (setgroups(0, NULL) != 0 || setresgid((gid_t)c->guest_gid, (gid_t)c->guest_gid, (gid_t)c->guest_gid) != 0)
+    /* Raw system calls: glibc's set*id wrappers signal every thread it believes
+     * exists (setxid broadcast), and after a raw clone it still believes in the
+     * supervisor's threads. Credentials are per thread; this child has one. */
+    int root = geteuid() == 0;
+    if (c->guest_gid >= 0 && root) {
+        if (syscall(SYS_setgroups, 0, NULL) != 0 ||
+            syscall(SYS_setresgid, (gid_t)c->guest_gid, (gid_t)c->guest_gid, (gid_t)c->guest_gid) != 0)
             fail(pipe_fd, LS_SPAWN_STEP_CREDENTIALS);
     }
-    if (c->guest_uid >= 0 && geteuid() == 0) {
-        if (setresuid((uid_t)c->guest_uid, (uid_t)c->guest_uid, (uid_t)c->guest_uid) != 0)
+    if (c->guest_uid >= 0 && root) {
+        if (syscall(SYS_setresuid, (uid_t)c->guest_uid, (uid_t)c->guest_uid, (uid_t)c->guest_uid) != 0)
             fail(pipe_fd, LS_SPAWN_STEP_CREDENTIALS);
     }
     /* Limits after the credential change, so RLIMIT_NPROC counts the guest's uid. */
@@ -164,7 +169,9 @@ static void child(const ls_spawn_config *c) {
 
     /* Stop so the tracer can set TRACESECCOMP & co. before the filter exists:
      * a RET_TRACE with no tracer options would fail the call with ENOSYS. */
-    raise(SIGSTOP);
+    /* kill(getpid()), not raise(): raise() signals the tid glibc cached in the
+     * thread block, which after a raw clone is the supervisor's guard thread. */
+    kill((pid_t)syscall(SYS_getpid), SIGSTOP);
 
     struct sock_fprog program = {c->filter_length, (struct sock_filter *)c->filter};
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0)
@@ -176,7 +183,15 @@ static void child(const ls_spawn_config *c) {
 }
 
 pid_t ls_spawn_guest(const ls_spawn_config *config, int ptrace_options) {
-    pid_t pid = fork();
+    pid_t pid = -1;
+    if (config->namespaces & LS_NS_PID) {
+        /* The guest must be pid 1 of its own namespace, which only clone can make
+         * (unshare(CLONE_NEWPID) moves the caller's future children, not itself).
+         * Fork semantics: no new stack, SIGCHLD to us. Refused without
+         * CAP_SYS_ADMIN: then the guest simply shares our pid namespace. */
+        pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+    }
+    if (pid < 0) pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) child(config);  /* never returns */
 

@@ -108,8 +108,8 @@ final class CorpusWorld: Sendable {
     }
 
     /// Runs one corpus program under `liteshield run`.
-    func run(_ program: String) -> ProcessResult {
-        runProcess([liteshieldPath, "run",
+    func run(_ program: String, options: [String] = []) -> ProcessResult {
+        runProcess([liteshieldPath, "run"] + options + [
                     "--allow-read", allowedDirectory, "--allow-read", hostFile, "--allow-read", binaries,
                     "--memory-limit", "512",
                     "--", binaries + "/" + program,
@@ -194,6 +194,27 @@ struct EscapeCorpusTests {
         let count = Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
         // 64 processes per sandbox, the fork bomb itself included.
         #expect(count >= 0 && count < 64, "\(result.summary)")
+    }
+
+    @Test("with the guest as init of its own pid namespace, the attacks on the supervisor still fail",
+          arguments: ["kill_supervisor", "kill_everything", "tgkill_supervisor", "ptrace_supervisor",
+                      "process_vm_writev", "child_escape", "thread_escape", "fork_bomb", "open_race"])
+    func pidNamespace(_ program: String) {
+        let world = CorpusWorld.shared
+        let result = world.run(program, options: ["--pid-namespace"])
+        // In its own namespace the guest's parent is pid 0 and pid 1 is itself, so
+        // "kill the supervisor" can only hit the sandbox (and init ignores signals
+        // it has no handler for — those programs report that as success). What
+        // must hold: the supervisor lived to report the guest's exit, and the host
+        // is unchanged.
+        #expect(!result.timedOut && result.exited, "\(program): \(result.summary)")
+        #expect(readFile(world.hostFile) == CorpusWorld.hostContent)
+        #expect(!world.connectionArrived(world.tcpListener))
+        #expect(!result.output.contains("secret: the guest"))
+        let namesOnlyTheSandbox = ["kill_supervisor", "kill_everything", "child_escape"]
+        if !namesOnlyTheSandbox.contains(program) {
+            #expect(result.exitCode == 0 && !result.output.contains("ESCAPED"), "\(result.output)")
+        }
     }
 
     @Test("the execve race ran only the checked program")

@@ -71,6 +71,8 @@ public final class Guard: @unchecked Sendable {
     var mainExit: GuestExit?
     var statistics = GuardStatistics()
     var spawnStarted: UInt64 = 0
+    /// The guest is init of its own pid namespace: the pids it names are its own.
+    var ownPidNamespace = false
 
     /// The guest's report of a failed last spawn step (filter, exec), read when it
     /// ends before its exec.
@@ -153,6 +155,7 @@ public final class Guard: @unchecked Sendable {
             return
         }
         tracees[guestPID] = Tracee(tid: guestPID, tgid: guestPID, space: AddressSpace(), new: false)
+        ownPidNamespace = Guard.namespace("pid", of: guestPID) != Guard.namespace("pid", of: getpid())
         close(start.readyFD)  // releases `launch`
         eventLoop()
         if failureFD >= 0 { close(failureFD) }
@@ -367,6 +370,17 @@ public final class Guard: @unchecked Sendable {
             }
         }
     }
+
+    /// The namespace link of a process ("pid:[4026531836]"), or "" if unreadable.
+    static func namespace(_ kind: String, of pid: Int32) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let n = readlink("/proc/\(pid)/ns/\(kind)", &buffer, buffer.count - 1)
+        guard n > 0 else { return "" }
+        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Whether the guest runs in its own pid namespace (known once it is spawned).
+    public var hasOwnPidNamespace: Bool { ownPidNamespace }
 
     static func describeResult(_ value: Int64) -> String {
         if value < 0 && value > -4096 { return "-1 \(Errno(rawValue: Int32(-value)))" }

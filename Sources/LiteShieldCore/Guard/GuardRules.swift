@@ -143,6 +143,11 @@ extension Guard {
 
     private func checkSignal(_ call: SystemCall, _ tracee: Tracee, note: (String) -> Void) -> DispatchOutcome {
         let target = call.int32(0)
+        if ownPidNamespace {
+            // The guest names pids of its own namespace, which holds nothing but the
+            // sandbox: the kernel cannot resolve them to anything outside.
+            return .host(call)
+        }
         let ok: Bool
         switch call.name {
         case "kill", "rt_sigqueueinfo":

@@ -28,9 +28,15 @@ public struct SandboxPolicy: Sendable {
     public var guestUser: (uid: UInt32, gid: UInt32)?
 
     public enum Namespace: String, Sendable, CaseIterable {
-        case user, mount, network, ipc, uts
+        /// pid: the guest is init (pid 1) of its own pid namespace. Off by default:
+        /// init receives only the signals it handles, so Ctrl-C forwarded to a
+        /// program without a SIGINT handler does nothing (as with `docker run`
+        /// without --init). When on, the kernel confines the guest's signals to
+        /// its namespace and the guard's signal rule defers to it.
+        case user, mount, network, ipc, uts, pid
         var flag: Int32 {
             switch self {
+            case .pid: return Int32(LS_NS_PID)
             case .user: return Int32(LS_NS_USER)
             case .mount: return Int32(LS_NS_MOUNT)
             case .network: return Int32(LS_NS_NET)
