@@ -62,7 +62,7 @@ int ls_ptrace_set_options(pid_t tid, int options) {
     return (int)ptrace(PTRACE_SETOPTIONS, tid, 0, (void *)(long)options);
 }
 
-int64_t ls_inject_mmap(pid_t tid, uint64_t length, int prot, int *died_status) {
+int64_t ls_inject_mmap(pid_t tid, uint64_t length, int prot, int *died_status, int *pending_signal) {
     struct user_regs_struct saved, r;
     if (ptrace(PTRACE_GETREGS, tid, 0, &saved) != 0) return -errno;
     r = saved;
@@ -85,8 +85,10 @@ int64_t ls_inject_mmap(pid_t tid, uint64_t length, int prot, int *died_status) {
             return -ESRCH;
         }
         if (WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80)) break;
-        /* Any other stop on the way (a signal): keep it pending for later by
-         * not delivering it now — re-raised with the original call's retry. */
+        /* A signal arrived on the way: hold it back (delivering it now would run a
+         * handler in the middle of the injected call) and hand it to the caller,
+         * which delivers it when it resumes the thread. */
+        if (WIFSTOPPED(status) && WSTOPSIG(status) != SIGTRAP) *pending_signal = WSTOPSIG(status);
         if (ptrace(PTRACE_SYSCALL, tid, 0, 0) != 0) return -errno;
     }
     if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0) return -errno;

@@ -101,8 +101,10 @@ int ls_ptrace_set_options(pid_t tid, int options);
  * rewrites the call to mmap, steps to its exit, then rewinds the thread so it
  * re-executes its original syscall instruction. Returns the mapped address, or a
  * negative errno; -ESRCH when the thread died meanwhile (its exit status is then
- * stored in *died_status). Needs ptrace and waitpid with __WALL, which Swift lacks. */
-int64_t ls_inject_mmap(pid_t tid, uint64_t length, int prot, int *died_status);
+ * stored in *died_status). A signal that arrived meanwhile is held back and
+ * stored in *pending_signal for the caller to deliver when it resumes the thread.
+ * Needs ptrace and waitpid with __WALL, which Swift lacks. */
+int64_t ls_inject_mmap(pid_t tid, uint64_t length, int prot, int *died_status, int *pending_signal);
 
 /* Why C: __WALL and __WNOTHREAD are Linux-only flags Swift's Glibc does not
  * export. Waits for any tracee or child of the calling thread only (never the

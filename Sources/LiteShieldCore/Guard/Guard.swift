@@ -166,7 +166,7 @@ public final class Guard: @unchecked Sendable {
 
     private func eventLoop() {
         var status: Int32 = 0
-        while !tracees.isEmpty {
+        while !tracees.isEmpty || !earlyTasks.isEmpty {
             let tid = ls_wait_tracee(&status, 0)
             if tid < 0 {
                 if errno == EINTR { continue }
@@ -212,6 +212,10 @@ public final class Guard: @unchecked Sendable {
                 } else if signal == SIGSTOP && tracee.awaitingFirstStop {
                     tracee.awaitingFirstStop = false
                     ls_ptrace_cont(tid, 0)
+                } else if tracee.pendingTrace != nil {
+                    // A signal for the guest while a traced call is in flight: deliver
+                    // it and keep watching for the call's exit.
+                    ls_ptrace_syscall(tid, signal)
                 } else {
                     // A signal for the guest: deliver it.
                     ls_ptrace_cont(tid, signal)
@@ -261,8 +265,10 @@ public final class Guard: @unchecked Sendable {
         }
         mainExit = ls_status_exited(status) != 0 ? .exited(ls_status_exit_code(status))
                                                  : .signaled(ls_status_term_signal(status))
-        // Like a container whose init ended: the rest of the sandbox goes with it.
+        // Like a container whose init ended: the rest of the sandbox goes with it,
+        // including new tasks still waiting for their parent's fork event.
         for other in tracees.keys { kill(other, SIGKILL) }
+        for early in earlyTasks { kill(early, SIGKILL) }
     }
 
     private func syscallExit(_ tracee: Tracee) {
@@ -329,8 +335,8 @@ public final class Guard: @unchecked Sendable {
     /// Maps a guard region into the stopped thread's address space; the thread is
     /// rewound onto its syscall instruction, so its call stops here again.
     private func mapRegion(for tracee: Tracee) {
-        var died: Int32 = 0
-        let address = ls_inject_mmap(tracee.tid, AddressSpace.regionLength, PROT_READ, &died)
+        var died: Int32 = 0, pendingSignal: Int32 = 0
+        let address = ls_inject_mmap(tracee.tid, AddressSpace.regionLength, PROT_READ, &died, &pendingSignal)
         if address == -Int64(ESRCH) && died != 0 {
             taskEnded(tracee.tid, status: died)
             return
@@ -340,7 +346,7 @@ public final class Guard: @unchecked Sendable {
         } else {
             tracee.space.addRegion(UInt64(address))
         }
-        ls_ptrace_cont(tracee.tid, 0)
+        ls_ptrace_cont(tracee.tid, pendingSignal)
     }
 
     private func apply(_ outcome: DispatchOutcome, to call: SystemCall, _ tracee: Tracee, kind: String, note: String) {
