@@ -2,7 +2,8 @@
 //
 //   liteshield policy                       print the system call table and the filter size
 //   liteshield run [--trace] [--allow-read PATH]… [--allow-exec PATH]… [--memory-limit MIB]
-//                  [--max-processes N] [--pid-namespace] [--no-namespaces] -- PROGRAM [ARGS…]
+//                  [--max-processes N] [--pid-namespace] [--mount-namespace] [--no-namespaces]
+//                  -- PROGRAM [ARGS…]
 //
 // `run` starts PROGRAM under the seccomp filter and the ptrace guard, forwards
 // SIGINT/SIGTERM/SIGHUP/SIGQUIT to it and ends with the guest's own exit status
@@ -24,8 +25,8 @@ func usage() -> Never {
     printError("""
     usage: liteshield policy [--bpf FILE]
            liteshield run [--trace] [--allow-read PATH]... [--allow-exec PATH]...
-                          [--memory-limit MIB] [--max-processes N] [--pid-namespace] [--no-namespaces]
-                          -- PROGRAM [ARGS...]
+                          [--memory-limit MIB] [--max-processes N] [--pid-namespace] [--mount-namespace]
+                          [--no-namespaces] -- PROGRAM [ARGS...]
 
     """)
     exit(2)
@@ -115,6 +116,7 @@ func run(_ arguments: [String]) -> Never {
         case "--trace": traceCalls = true
         case "--no-namespaces": policy.namespaces = []
         case "--pid-namespace": policy.namespaces.insert(.pid)
+        case "--mount-namespace": policy.namespaces.insert(.mount)
         case "--memory-limit", "--max-processes":
             index += 1
             guard index < arguments.count, let value = UInt64(arguments[index]) else { usage() }

@@ -64,7 +64,10 @@ public struct SandboxPolicy: Sendable {
         self.addressSpaceLimit = 2 << 30
         self.openFilesLimit = 256
         self.fileSizeLimit = 64 << 20
-        self.namespaces = [.user, .mount, .network, .ipc, .uts]
+        // No mount namespace by default: copying this host's mount table costs
+        // about 1 ms per start, and it would guard nothing the filter does not
+        // (every mount call is denied). The others cost 0.05–0.7 ms together.
+        self.namespaces = [.user, .network, .ipc, .uts]
         self.guestUser = (65534, 65534)
     }
 
