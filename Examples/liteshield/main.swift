@@ -171,7 +171,7 @@ func run(_ arguments: [String]) -> Never {
     }
     if traceCalls {
         let c = sandbox.counters
-        printError("liteshield: \(program): \(result); \(c.seccompStops) guard stops (\(c.allowed) run on the host, \(c.served) served, \(c.denied) denied)\n")
+        printError("liteshield: \(program): \(result); \(c.seccompStops) guard stops (\(c.allowed) run on the host, \(c.served) served, \(c.denied) denied), \(c.regionsMapped) guard regions mapped\n")
     }
     switch result {
     case .exited(let code):

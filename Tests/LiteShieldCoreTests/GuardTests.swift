@@ -51,6 +51,24 @@ struct GuardTests {
         #expect(result.output == "3\nbin\n", "\(result.output)")
     }
 
+    @Test("40 threads pinning paths at once (more than one guard region's 16 slots)")
+    func manyThreads() throws {
+        let dir = makeTemporaryDirectory("liteshield-threads")
+        defer { removeTree(dir) }
+        let program = dir + "/threads_open"
+        let failures = compileC([(packageRoot + "/Tests/GuardPrograms/threads_open.c", program)])
+        try #require(failures.isEmpty, "\(failures)")
+        writeFile(dir + "/file", "allowed\n")
+        _ = runProcess(["/bin/chmod", "-R", "a+rX", dir])
+        let result = runProcess([liteshieldPath, "run", "--trace", "--allow-read", dir, "--", program, dir + "/file", "40", "25"])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("ok 1000\n"))
+        // One region before exec, then 40 threads holding slots at once need 3.
+        let summary = result.output.split(separator: "\n").last { $0.contains("guard regions mapped") } ?? ""
+        let regions = summary.split(separator: " ").reversed().dropFirst(3).first.flatMap { Int($0) } ?? 0
+        #expect(regions >= 4, "\(summary)")
+    }
+
     @Test("a dynamically linked program starts (loader and libraries through the guard)")
     func dynamicProgram() {
         let result = runProcess([liteshieldPath, "run", "--", "/usr/bin/true"])

@@ -30,6 +30,8 @@ public struct GuardStatistics: Sendable {
     public var allowed = 0
     public var denied = 0
     public var served = 0
+    /// Read-only regions the guard mapped into guests for pinned arguments.
+    public var regionsMapped = 0
     /// Nanoseconds from the start of the spawn to the guest's exec (its first instruction).
     public var startToExecNanoseconds: UInt64 = 0
 }
@@ -345,6 +347,7 @@ public final class Guard: @unchecked Sendable {
             tracee.space.mappingError = Errno(rawValue: Int32(-address))
         } else {
             tracee.space.addRegion(UInt64(address))
+            statistics.regionsMapped += 1
         }
         ls_ptrace_cont(tracee.tid, pendingSignal)
     }
