@@ -27,19 +27,42 @@ func guardSuite(_ report: inout BenchReport) throws {
     let liteshield = guardSiblingExecutable("liteshield")
     let busybox = "/usr/bin/busybox"
 
-    // Per-call costs: the same guest program natively and under `liteshield run`.
+    // Per-call costs: the same guest program natively and in a sandbox (the
+    // library's Guard, in this process, with the guest's stdout on a pipe).
     func perCall(_ mode: String, _ count: Int, sandboxed: Bool) -> Double? {
-        let argv = sandboxed ? [liteshield, "run", "--allow-read", work, "--", probe, mode, String(count)]
-                             : [probe, mode, String(count)]
-        let result = guardRun(argv)
-        guard result.status == 0,
-              let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix("ns_per_call ") }),
-              let value = Double(line.dropFirst("ns_per_call ".count)) else { return nil }
-        return value
+        let output: String
+        if sandboxed {
+            var fds: [Int32] = [0, 0]
+            guard ls_pipe_cloexec(&fds) == 0 else { return nil }
+            var policy = SandboxPolicy()
+            policy.readablePaths.append(work)
+            guard let sandbox = try? Guard.launch(program: probe, arguments: [probe, mode, String(count)],
+                                                  environment: [], policy: policy, stdio: [0, fds[1], fds[1]]) else {
+                close(fds[0]); close(fds[1])
+                return nil
+            }
+            let exit = sandbox.wait()
+            close(fds[1])
+            var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 256)
+            while true {
+                let n = read(fds[0], &chunk, chunk.count)
+                if n <= 0 { break }
+                bytes += chunk[..<n]
+            }
+            close(fds[0])
+            guard exit == .exited(0) else { return nil }
+            output = String(decoding: bytes, as: UTF8.self)
+        } else {
+            let result = guardRun([probe, mode, String(count)])
+            guard result.status == 0 else { return nil }
+            output = result.output
+        }
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("ns_per_call ") }) else { return nil }
+        return Double(line.dropFirst("ns_per_call ".count))
     }
     let haveCLI = access(liteshield, X_OK) == 0
     if !haveCLI {
-        report.note("\(liteshield) not built: run `swift build -c release --product liteshield` for the in-sandbox figures")
+        report.note("\(liteshield) not built: run `swift build -c release --product liteshield` for the CLI start-up figure")
     }
     let nativeGetpid = perCall("allowed", 2_000_000, sandboxed: false) ?? 0
     let nativePrctl = perCall("monitored", 1_000_000, sandboxed: false) ?? 0
@@ -59,14 +82,14 @@ func guardSuite(_ report: inout BenchReport) throws {
     if let own = filtered(ours) {
         report.add("getpid under the LiteShield filter (no guard)", own, "ns/call", baseline: ("allow-all filter", floor))
     }
-    if haveCLI, let filtered = perCall("allowed", 2_000_000, sandboxed: true) {
+    if let filtered = perCall("allowed", 2_000_000, sandboxed: true) {
         report.add("filter-allowed getpid in the sandbox", filtered, "ns/call", baseline: ("native getpid", nativeGetpid))
     }
-    if haveCLI, let monitored = perCall("monitored", 20_000, sandboxed: true) {
+    if let monitored = perCall("monitored", 20_000, sandboxed: true) {
         report.add("monitored prctl through the guard", monitored / 1000, "µs/call",
                    baseline: ("native prctl", nativePrctl / 1000))
     }
-    if haveCLI, let delegated = perCall("delegated", 20_000, sandboxed: true) {
+    if let delegated = perCall("delegated", 20_000, sandboxed: true) {
         report.add("delegated getppid via guard+dispatcher", delegated / 1000, "µs/call",
                    baseline: ("native getppid", nativeGetppid / 1000))
     }

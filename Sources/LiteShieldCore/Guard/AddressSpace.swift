@@ -24,12 +24,6 @@ final class AddressSpace {
 
     init() {}
 
-    /// A fork's copy: the child inherits the regions at the same addresses.
-    init(copying parent: AddressSpace) {
-        regions = parent.regions
-        freeSlots = Array(0..<(regions.count * AddressSpace.slotsPerRegion)).reversed()
-    }
-
     deinit { if memFD >= 0 { close(memFD) } }
 
     /// The slot of `tid`, assigning a free one; nil when every slot is taken (the

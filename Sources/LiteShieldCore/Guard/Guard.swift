@@ -231,7 +231,10 @@ public final class Guard: @unchecked Sendable {
         parent.pendingClone = nil
         let isThread = flags & 0x10000 != 0                       // CLONE_THREAD
         let sharesMemory = flags & 0x100 != 0 || event == Int32(LS_EVENT_VFORK)  // CLONE_VM
-        let space = sharesMemory ? parent.space : AddressSpace(copying: parent.space)
+        // A forked child gets regions of its own, never the inherited copies: the
+        // parent may have marked them MADV_DONTFORK, leaving the child free to map
+        // its own writable page at the same address before the guard pins there.
+        let space = sharesMemory ? parent.space : AddressSpace()
         let child = Tracee(tid: tid, tgid: isThread ? parent.tgid : tid, space: space, new: true)
         tracees[tid] = child
         if earlyTasks.remove(tid) != nil {
