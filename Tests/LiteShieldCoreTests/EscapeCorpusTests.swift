@@ -217,6 +217,15 @@ struct EscapeCorpusTests {
         }
     }
 
+    @Test("the memory bomb is held at the address-space limit (512 MiB here)")
+    func memoryBombLimit() {
+        let result = CorpusWorld.shared.run("memory_bomb")
+        // "BLOCKED memory bomb: Cannot allocate memory after N MiB, …"
+        let words = result.output.split(separator: " ")
+        let mapped = words.firstIndex(of: "MiB,").flatMap { Int(words[$0 - 1]) } ?? -1
+        #expect(mapped >= 0 && mapped < 512, "\(result.summary)")
+    }
+
     @Test("the execve race ran only the checked program")
     func execveRaceRanCheckedProgram() {
         let result = CorpusWorld.shared.run("execve_race")
