@@ -4,6 +4,7 @@
  *   guard_bench allowed N     getpid: allowed by the filter, never stops
  *   guard_bench monitored N   prctl(PR_GET_DUMPABLE): stops in the guard, runs on the host
  *   guard_bench delegated N   getppid: stops in the guard, goes through the dispatcher
+ *   guard_bench read N        read(2) of 4 KiB from /dev/zero: allowed, with real work
  *   guard_bench filtered FILE N
  *                             getpid in a child that installed the filter in FILE
  *                             (raw struct sock_filter records) itself, no guard:
@@ -20,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 static inline long raw2(long n, long a, long b) {
     long result;
@@ -68,6 +70,20 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "allowed") == 0) number = SYS_getpid;
     else if (strcmp(argv[1], "monitored") == 0) { number = SYS_prctl; a = 3; /* PR_GET_DUMPABLE */ }
     else if (strcmp(argv[1], "delegated") == 0) number = SYS_getppid;
+    else if (strcmp(argv[1], "read") == 0) {
+        static char buffer[4096];
+        long fd = open("/dev/zero", O_RDONLY);
+        if (fd < 0) return 3;
+        for (long i = 0; i < n / 10 + 1; i++) read((int)fd, buffer, sizeof buffer);
+        unsigned long long start = now_ns();
+        for (long i = 0; i < n; i++) {
+            long result;
+            __asm__ volatile("syscall" : "=a"(result) : "a"(SYS_read), "D"(fd), "S"(buffer), "d"(sizeof buffer)
+                             : "rcx", "r11", "memory");
+        }
+        printf("ns_per_call %.1f\n", (double)(now_ns() - start) / (double)n);
+        return 0;
+    }
     else return 2;
     for (long i = 0; i < n / 10 + 1; i++) raw2(number, a, 0);  /* warm up */
     unsigned long long start = now_ns();

@@ -85,6 +85,12 @@ func guardSuite(_ report: inout BenchReport) throws {
     if let filtered = perCall("allowed", 2_000_000, sandboxed: true) {
         report.add("filter-allowed getpid in the sandbox", filtered, "ns/call", baseline: ("native getpid", nativeGetpid))
     }
+    let nativeRead = perCall("read", 500_000, sandboxed: false) ?? 0
+    report.add("native read 4 KiB from /dev/zero", nativeRead, "ns/call")
+    if let sandboxedRead = perCall("read", 500_000, sandboxed: true) {
+        report.add("filter-allowed read 4 KiB in the sandbox", sandboxedRead, "ns/call",
+                   baseline: ("native read 4 KiB", nativeRead))
+    }
     if let monitored = perCall("monitored", 20_000, sandboxed: true) {
         report.add("monitored prctl through the guard", monitored / 1000, "µs/call",
                    baseline: ("native prctl", nativePrctl / 1000))
