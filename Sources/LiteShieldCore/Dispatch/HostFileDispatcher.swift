@@ -207,7 +207,10 @@ public struct HostFileDispatcher: Dispatcher {
             note("\"\(requested)\": host files are read-only")
             return .failed(.EROFS)
         }
-        let path = try resolver.resolve(requested, dirfd: dirfd, tid: caller.tid, pid: caller.pid)
+        let path: String
+        do { path = try resolver.resolve(requested, dirfd: dirfd, tid: caller.tid, pid: caller.pid) } catch {
+            throw unresolved(requested, error, dirfd: dirfd, caller, note)
+        }
         let listing = flags & Self.directoryFlag != 0
         guard policy.isReadable(path) || (listing && policy.isListable(path)) else {
             note("\"\(requested)\" → \(path): not readable by policy")
@@ -220,10 +223,27 @@ public struct HostFileDispatcher: Dispatcher {
         return .host(rewritten)
     }
 
+    /// The error for a path that does not resolve: the kernel's own (ENOENT…)
+    /// where the policy shows that place, EACCES where it does not — otherwise
+    /// ENOENT against EACCES would tell which hidden files exist.
+    private func unresolved(_ requested: String, _ error: Errno, dirfd: Int32, _ caller: GuestCaller,
+                            _ note: (String) -> Void) -> Errno {
+        let place = resolver.lexical(requested, dirfd: dirfd, tid: caller.tid)
+        if policy.isVisible(place) {
+            note("\"\(requested)\"")
+            return error
+        }
+        note("\"\(requested)\" → \(place): not visible by policy")
+        return .EACCES
+    }
+
     private func withVisiblePath(_ call: SystemCall, dirfd: Int32, pathIndex: Int, follow: Bool, _ caller: GuestCaller,
                                  _ memory: any GuestMemory, _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
         let requested = try memory.readPath(call.arguments[pathIndex])
-        let path = try resolver.resolve(requested, dirfd: dirfd, tid: caller.tid, pid: caller.pid, followFinal: follow)
+        let path: String
+        do { path = try resolver.resolve(requested, dirfd: dirfd, tid: caller.tid, pid: caller.pid, followFinal: follow) } catch {
+            throw unresolved(requested, error, dirfd: dirfd, caller, note)
+        }
         guard policy.isVisible(path) else {
             note("\"\(requested)\" → \(path): not visible by policy")
             return .failed(.EACCES)

@@ -20,7 +20,18 @@ public struct SystemCall: Sendable, Equatable, CustomStringConvertible {
     public func int32(_ i: Int) -> Int32 { Int32(truncatingIfNeeded: arguments[i]) }
 
     public var description: String {
-        "\(name)(" + arguments.prefix(argumentCount).map { "0x" + String($0, radix: 16) }.joined(separator: ", ") + ")"
+        "\(name)(" + arguments.prefix(argumentCount).map(SystemCall.describe).joined(separator: ", ") + ")"
+    }
+
+    /// Small numbers (fds, flags, counts) in decimal, negative ints such as
+    /// AT_FDCWD as what they are, everything else (pointers) in hex.
+    static func describe(_ value: UInt64) -> String {
+        let asInt = Int32(truncatingIfNeeded: value)
+        if value == UInt64(UInt32(bitPattern: asInt)) || value == UInt64(bitPattern: Int64(asInt)) {
+            if asInt == -100 { return "AT_FDCWD" }
+            if asInt < 0 && asInt > -4096 { return String(asInt) }
+        }
+        return value < 4096 ? String(value) : "0x" + String(value, radix: 16)
     }
 
     /// How many arguments the trace shows: the call's own count when known.
@@ -36,7 +47,10 @@ public struct SystemCall: Sendable, Equatable, CustomStringConvertible {
         "openat": 4, "newfstatat": 4, "readlinkat": 4, "faccessat": 3, "faccessat2": 4, "pipe2": 2,
         "dup3": 3, "prlimit64": 4, "getdents64": 3, "set_tid_address": 1, "set_robust_list": 2,
         "execveat": 5, "statx": 5, "getrandom": 3, "socket": 3, "connect": 3, "seccomp": 3,
-        "exit_group": 1, "mremap": 5, "setpgid": 2, "getpgid": 1, "getsid": 1, "umask": 1,
+        "exit_group": 1, "mremap": 5, "sendfile": 4, "munlock": 2, "mlock": 2, "madvise": 3,
+        "rt_sigaction": 4, "rt_sigprocmask": 4, "futex": 6, "getdents": 3, "chmod": 2, "unlink": 1,
+        "rename": 2, "mkdir": 2, "bind": 3, "sendto": 6, "sendmsg": 3, "socketpair": 4, "clock_gettime": 2,
+        "close_range": 3, "membarrier": 3, "statfs": 2, "fstatfs": 2, "ppoll": 5, "poll": 3, "setpgid": 2, "getpgid": 1, "getsid": 1, "umask": 1,
     ]
 }
 

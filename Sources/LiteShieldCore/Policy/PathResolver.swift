@@ -46,6 +46,25 @@ public struct PathResolver: Sendable {
         return resolvedParent == "/" ? "/" + last : resolvedParent + "/" + last
     }
 
+    /// The absolute path `path` names, normalised by text alone ("." and ".."
+    /// folded, symlinks not followed): used only to decide which error a guest
+    /// gets for a path that does not resolve, so that ENOENT reveals nothing
+    /// about directories the policy does not show.
+    public func lexical(_ path: String, dirfd: Int32, tid: Int32) -> String {
+        var base = "/"
+        if !path.hasPrefix("/") {
+            let link = dirfd == PathResolver.currentDirectory ? "/proc/\(tid)/cwd" : "/proc/\(tid)/fd/\(dirfd)"
+            base = (try? realPath(link)) ?? "/"
+        }
+        var parts: [Substring] = []
+        for part in (base + "/" + path).split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
     /// The path an fd of thread `tid` refers to (for AT_EMPTY_PATH and fexecve).
     public func resolveDescriptor(_ fd: Int32, tid: Int32) throws(Errno) -> String {
         guard fd >= 0 else { throw .EBADF }
