@@ -63,6 +63,29 @@ struct FilterTests {
         #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 3, anonymous | (1 << 40), ~0, 0])) == .allow)
     }
 
+    @Test("once the guest runtime traps delegated calls in-process, they compile to TRAP")
+    func delegatedTrap() throws {
+        let machine = BPFInterpreter(FilterCompiler(table: .standard, delegatedAction: .trap).compile())
+        let write = Int32(SyscallTable.number(of: "write")!), execve = Int32(SyscallTable.number(of: "execve")!)
+        #expect(try machine.run(SeccompInput(number: write)) == .trap)
+        #expect(try machine.run(SeccompInput(number: execve)) == .trace)  // monitored calls stay with the guard
+    }
+
+    @Test("a table of one's own compiles the same way (policy is data)")
+    func customTable() throws {
+        let table = SyscallTable([
+            ("getpid", .allowed(reason: "test")),
+            ("write", .denied(.EPERM, reason: "test")),
+            ("openat", .monitored(.selfOnly, reason: "test")),
+        ])
+        let machine = BPFInterpreter(FilterCompiler(table: table).compile())
+        #expect(try machine.run(SeccompInput(number: 39)) == .allow)
+        #expect(try machine.run(SeccompInput(number: 1)) == .errno(1))
+        #expect(try machine.run(SeccompInput(number: 257)) == .trace)
+        #expect(try machine.run(SeccompInput(number: 0)) == .errno(38))  // unlisted
+        #expect(try machine.run(SeccompInput(number: 100_000)) == .errno(38))
+    }
+
     @Test("the interpreter rejects programs that would misbehave")
     func interpreterErrors() {
         let bad = BPFInterpreter(BPFProgram(instructions: [.load(2)]))
