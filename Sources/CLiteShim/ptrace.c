@@ -58,10 +58,6 @@ int ls_ptrace_event_message(pid_t tid, unsigned long *out) {
     return (int)ptrace(PTRACE_GETEVENTMSG, tid, 0, out);
 }
 
-int ls_ptrace_set_options(pid_t tid, int options) {
-    return (int)ptrace(PTRACE_SETOPTIONS, tid, 0, (void *)(long)options);
-}
-
 int64_t ls_inject_mmap(pid_t tid, uint64_t length, int prot, int *died_status, int *pending_signal) {
     struct user_regs_struct saved, r;
     if (ptrace(PTRACE_GETREGS, tid, 0, &saved) != 0) return -errno;

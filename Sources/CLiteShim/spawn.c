@@ -218,22 +218,3 @@ pid_t ls_spawn_guest(const ls_spawn_config *config, int ptrace_options) {
     if (ptrace(PTRACE_CONT, pid, 0, 0) != 0) return -1;
     return pid;
 }
-
-int ls_install_filter(const ls_bpf_instruction *filter, uint16_t length) {
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
-    struct sock_fprog program = {length, (struct sock_filter *)filter};
-    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
-}
-
-int64_t ls_raw_syscall6(int64_t number, uint64_t a0, uint64_t a1, uint64_t a2,
-                        uint64_t a3, uint64_t a4, uint64_t a5) {
-    int64_t result;
-    register uint64_t r10 __asm__("r10") = a3;
-    register uint64_t r8 __asm__("r8") = a4;
-    register uint64_t r9 __asm__("r9") = a5;
-    __asm__ volatile("syscall"
-                     : "=a"(result)
-                     : "a"(number), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return result;
-}

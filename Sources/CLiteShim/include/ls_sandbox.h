@@ -69,8 +69,8 @@ enum {
  * failure (the child's own step failure arrives on error_pipe). */
 pid_t ls_spawn_guest(const ls_spawn_config *config, int ptrace_options);
 
-/* The PTRACE_O_* options the guard uses, since Swift cannot import the enum
- * values reliably across glibc versions. */
+/* Why C: the PTRACE_O_* options are enum members of <sys/ptrace.h> that glibc
+ * and the kernel headers define differently; C picks the right ones. */
 int ls_guard_ptrace_options(void);
 
 /* A system call as the guard sees it at a seccomp stop. */
@@ -94,8 +94,6 @@ int ls_ptrace_cont(pid_t tid, int signal);
 int ls_ptrace_syscall(pid_t tid, int signal);
 /* Why C: ptrace is variadic. The event message (new tid, exit status, old tid). */
 int ls_ptrace_event_message(pid_t tid, unsigned long *out);
-/* Why C: ptrace is variadic. Sets the options on a tracee. */
-int ls_ptrace_set_options(pid_t tid, int options);
 
 /* Why C: runs one mmap inside the stopped guest thread (it is at a seccomp stop):
  * rewrites the call to mmap, steps to its exit, then rewinds the thread so it
@@ -136,14 +134,6 @@ enum {
     LS_EVENT_FORK = 1, LS_EVENT_VFORK = 2, LS_EVENT_CLONE = 3, LS_EVENT_EXEC = 4,
     LS_EVENT_VFORK_DONE = 5, LS_EVENT_EXIT = 6, LS_EVENT_SECCOMP = 7, LS_EVENT_STOP = 128,
 };
-
-/* Why C: installs a filter on the calling thread (prctl is variadic); used by the
- * kernel-verification test and benchmark in a forked child. */
-int ls_install_filter(const ls_bpf_instruction *filter, uint16_t length);
-/* Why C: a raw syscall with six arguments (syscall(2) is variadic); returns the
- * raw kernel result (negative errno on failure), never touching errno. */
-int64_t ls_raw_syscall6(int64_t number, uint64_t a0, uint64_t a1, uint64_t a2,
-                        uint64_t a3, uint64_t a4, uint64_t a5);
 
 /* Why C: kcmp has no libc wrapper (syscall is variadic). Whether fd `guest_fd` of
  * process `pid` and our fd `host_fd` are the same open file description: 1 yes,
