@@ -8,10 +8,14 @@
 
 import CLiteShim
 import LiteSystem
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// The corpus world's directory, for the exit-time cleanup.
+let corpusRootToRemove = Mutex<String?>(nil)
 
 /// The world one corpus run sees, built once for all tests.
 final class CorpusWorld: Sendable {
@@ -55,6 +59,14 @@ final class CorpusWorld: Sendable {
         (tcpListener, tcpPort) = CorpusWorld.tcpListen()
         unixListener = CorpusWorld.unixListen(root + "/host-daemon.sock")
         datagramListener = CorpusWorld.unixListen(root + "/host-daemon.sock.dgram", type: SOCK_DGRAM)
+
+        // Swift Testing has no suite-wide teardown: remove the world when the test
+        // process ends.
+        let worldRoot = root
+        corpusRootToRemove.withLock { $0 = worldRoot }
+        atexit {
+            if let root = corpusRootToRemove.withLock({ $0 }) { removeTree(root) }
+        }
 
         let sources = packageRoot + "/Tests/EscapeCorpus"
         var names: [String] = []
