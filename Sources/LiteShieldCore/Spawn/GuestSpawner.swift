@@ -46,7 +46,10 @@ public struct GuestSpawner: Sendable {
                     config.stdio_count = Int32(stdioFDs.count)
                     config.filter = instructions
                     config.filter_length = length
-                    config.limit_processes = UInt64(policy.maximumProcesses) * 2
+                    // RLIMIT_NPROC counts every task of the guest's uid on the host —
+                    // all sandboxes running as that user together — so it is only a
+                    // loose backstop; the guard's own count is the sandbox's limit.
+                    config.limit_processes = UInt64(policy.maximumThreads) * 2
                     config.limit_address_space = policy.addressSpaceLimit
                     config.limit_open_files = policy.openFilesLimit
                     config.limit_file_size = policy.fileSizeLimit
