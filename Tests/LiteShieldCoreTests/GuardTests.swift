@@ -69,6 +69,22 @@ struct GuardTests {
         #expect(regions >= 4, "\(summary)")
     }
 
+    @Test("an allowed script cannot smuggle in a forbidden interpreter")
+    func scriptInterpreter() {
+        let dir = makeTemporaryDirectory("liteshield-script")
+        defer { removeTree(dir) }
+        writeFile(dir + "/script", "#!/bin/sh\necho script ran under /bin/sh\n", mode: 0o755)
+        // busybox may exec the script; /bin/sh is not on the list.
+        let result = runProcess([liteshieldPath, "run", "--allow-read", dir, "--allow-exec", dir + "/script", "--trace",
+                                 "--", busybox, "sh", "-c", dir + "/script; echo status $?"])
+        #expect(!result.output.contains("script ran"), "\(result.output)")
+        #expect(result.output.contains("is not an allowed program"), "\(result.output)")
+        // With its interpreter allowed too, the script runs.
+        let allowed = runProcess([liteshieldPath, "run", "--allow-read", dir, "--allow-exec", dir + "/script",
+                                  "--allow-exec", "/bin/sh", "--", busybox, "sh", "-c", dir + "/script"])
+        #expect(allowed.output.contains("script ran under /bin/sh"), "\(allowed.summary)")
+    }
+
     @Test("a dynamically linked program starts (loader and libraries through the guard)")
     func dynamicProgram() {
         let result = runProcess([liteshieldPath, "run", "--", "/usr/bin/true"])

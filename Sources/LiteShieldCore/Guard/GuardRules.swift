@@ -199,10 +199,32 @@ extension Guard {
                 }
                 rewritten.arguments[0] = try memory.pin(Array(path.utf8) + [0])
             }
+            // A script runs its interpreter, which the kernel execs without another
+            // system call the guard could see: the interpreter must be allowed too.
+            if let interpreter = Guard.scriptInterpreter(path) {
+                let resolved = (try? resolver.resolve(interpreter, dirfd: PathResolver.currentDirectory, tid: tracee.tid)) ?? interpreter
+                guard policy.isExecutable(resolved) else {
+                    note("\(path): its interpreter \(resolved) is not an allowed program")
+                    return .failed(.EACCES)
+                }
+            }
             note(path)
             return .host(rewritten)
         } catch {
             return .failed(error)
         }
+    }
+
+    /// The interpreter named by a "#!" line, if the file is a script.
+    static func scriptInterpreter(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 256)
+        let n = read(fd, &head, head.count)
+        guard n > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
+        let line = head[2..<n].prefix { $0 != UInt8(ascii: "\n") }
+        let words = line.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        return words.first.map { String(decoding: $0, as: UTF8.self) }
     }
 }
