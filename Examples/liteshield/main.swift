@@ -177,6 +177,9 @@ func run(_ arguments: [String]) -> Never {
     case .exited(let code):
         exit(code)
     case .signaled(let signal):
+        if signal == SIGSYS {
+            printError("liteshield: \(name) was killed by the filter (SIGSYS): a system call of another ABI (i386 int 0x80 or x32)\n")
+        }
         // End the same way the guest did, without a core dump of the supervisor.
         var limit = rlimit(rlim_cur: 0, rlim_max: 0)
         setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
