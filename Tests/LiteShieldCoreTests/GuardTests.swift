@@ -63,7 +63,8 @@ struct GuardTests {
         let result = runProcess([liteshieldPath, "run", "--trace", "--allow-read", dir, "--", program, dir + "/file", "40", "25"])
         #expect(result.exited && result.exitCode == 0, "\(result.summary)")
         #expect(result.output.contains("ok 1000\n"))
-        // One region before exec, then 40 threads holding slots at once need 3.
+        // One region before exec, then 40 threads holding slots at once (16 per
+        // region) need 3 more.
         let summary = result.output.split(separator: "\n").last { $0.contains("guard regions mapped") } ?? ""
         let regions = summary.split(separator: " ").reversed().dropFirst(3).first.flatMap { Int($0) } ?? 0
         #expect(regions >= 4, "\(summary)")
