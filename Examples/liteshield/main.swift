@@ -156,6 +156,8 @@ func run(_ arguments: [String]) -> Never {
     if getuid() != 0 { policy.guestUser = nil }
 
     let trace: (@Sendable (String) -> Void)? = traceCalls ? { @Sendable line in printError("liteshield: " + line + "\n") } : nil
+    // A short list, not the whole environment: the supervisor's own variables
+    // (tokens, credentials, socket paths) are none of the guest's business.
     var environment: [String] = []
     for key in ["PATH", "HOME", "TERM", "LANG", "LC_ALL", "TZ", "USER"] {
         if let value = getenv(key) { environment.append("\(key)=\(String(cString: value))") }
