@@ -86,6 +86,20 @@ struct GuardTests {
         #expect(allowed.output.contains("script ran under /bin/sh"), "\(allowed.summary)")
     }
 
+    @Test("a setuid-root program gains nothing (NO_NEW_PRIVS, guest user)")
+    func setuidIgnored() throws {
+        guard getuid() == 0 else { return }  // only root can make a setuid-root file here
+        let dir = makeTemporaryDirectory("liteshield-setuid")
+        defer { removeTree(dir) }
+        let copy = dir + "/busybox-suid"
+        _ = runProcess(["/bin/cp", busybox, copy])
+        chmod(copy, 0o4755)
+        let result = runProcess([liteshieldPath, "run", "--allow-read", dir, "--allow-exec", copy,
+                                 "--", busybox, "sh", "-c", copy + " id -u"])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output == "65534\n", "\(result.output)")
+    }
+
     @Test("a dynamically linked program starts (loader and libraries through the guard)")
     func dynamicProgram() {
         let result = runProcess([liteshieldPath, "run", "--", "/usr/bin/true"])
