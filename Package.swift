@@ -9,6 +9,7 @@ let package = Package(
     name: "LiteShield",
     products: [
         .library(name: "LiteIPC", targets: ["LiteIPC"]),
+        .library(name: "LiteNet", targets: ["LiteNet"]),
         .executable(name: "liteshield-bench", targets: ["liteshield-bench"]),
     ],
     targets: [
@@ -20,9 +21,15 @@ let package = Package(
 
         .target(name: "LiteIPC", dependencies: ["CLiteShim", "LiteSystem"]),
 
+        // Userspace TCP/IP. Wire/ and Stack/ are pure Swift (standard library only);
+        // Devices/ holds the host-facing devices (TAP via CLiteShim, pcap files).
+        // DPDK lives in LiteNetDPDK so that programs without it do not load DPDK.
+        .target(name: "LiteNet", dependencies: ["CLiteShim", "LiteSystem"]),
+
         .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC"],
                           path: "Benchmarks/liteshield-bench"),
 
         .testTarget(name: "LiteIPCTests", dependencies: ["LiteIPC", "CLiteShim"]),
+        .testTarget(name: "LiteNetTests", dependencies: ["LiteNet", "LiteSystem"]),
     ]
 )
