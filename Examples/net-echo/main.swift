@@ -97,9 +97,15 @@ let interface = NetworkInterface(device: served, configuration: configuration)
 let socket = interface.makeUDPSocket(receiveBufferBytes: 4 << 20, sendBufferBytes: 4 << 20)
 do { try socket.bind(port: udpPort) } catch { fail("bind UDP port \(udpPort): \(error)") }
 
+// A parent may have spawned us with these signals blocked (test runners,
+// Foundation's Process do); a server that cannot be stopped is worse than useless.
+var stopSignals = sigset_t()
+sigemptyset(&stopSignals)
 for sig in [SIGTERM, SIGINT] {
+    sigaddset(&stopSignals, sig)
     signal(sig) { _ in stopRequested.store(true, ordering: .relaxed) }
 }
+sigprocmask(SIG_UNBLOCK, &stopSignals, nil)
 
 print("listening")
 fflush(nil)
