@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(name: "net-echo", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
                           path: "Examples/net-echo"),
 
-        .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC"],
+        .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC", "LiteNet", "CLiteShim"],
                           path: "Benchmarks/liteshield-bench"),
 
         .testTarget(name: "LiteIPCTests", dependencies: ["LiteIPC", "CLiteShim"]),
