@@ -110,10 +110,10 @@ sigprocmask(SIG_UNBLOCK, &stopSignals, nil)
 print("listening")
 fflush(nil)
 
-// The loop: poll, echo, then wait as long as the stack allows. A device with a
-// descriptor (TAP) sleeps in poll(2); DPDK has none, so an idle loop yields for
-// a while (fresh traffic is usually about to come back) and then sleeps in
-// growing steps, never longer than the stack's next deadline.
+// The loop: poll, echo, then wait as long as the stack allows: yield briefly
+// (fresh traffic is usually about to come), then sleep in poll(2) on the
+// device's descriptor (TAP; DPDK net_tap's Rx interrupt), or in growing steps
+// for devices without one — never past the stack's next deadline.
 var idleRounds = 0
 // One buffer for the whole run (a raw allocation: typed-throws closures inside
 // withUnsafeBytes crash Swift 6.3's IR generation).
@@ -133,17 +133,20 @@ while !stopRequested.load(ordering: .relaxed) {
         continue
     }
     idleRounds += 1
-    var waitNanoseconds: UInt64 = idleRounds < 2000 ? 0 : (idleRounds < 4000 ? 50_000 : 1_000_000)
-    if let deadline { waitNanoseconds = min(waitNanoseconds == 0 ? 0 : waitNanoseconds, deadline.nanoseconds - now.nanoseconds) }
-    if let fd = served.readinessDescriptor {
+    let untilDeadline = deadline.map { $0.nanoseconds > now.nanoseconds ? $0.nanoseconds - now.nanoseconds : 0 }
+    if idleRounds <= 200 {
+        sched_yield()  // the next datagram is usually microseconds away
+    } else if let fd = served.readinessDescriptor {
+        // TAP, or DPDK with Rx interrupts (net_tap): sleep until a frame or the deadline.
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let ms = deadline.map { Int32(min(($0.nanoseconds - now.nanoseconds) / 1_000_000 + 1, 100)) } ?? 100
+        let ms = untilDeadline.map { Int32(min($0 / 1_000_000 + 1, 100)) } ?? 100
         _ = Glibc.poll(&descriptor, 1, ms)
         idleRounds = 0
-    } else if waitNanoseconds == 0 {
-        sched_yield()
     } else {
-        var ts = timespec(tv_sec: 0, tv_nsec: Int(waitNanoseconds))
+        // No descriptor: sleep in growing steps, never past the stack's deadline.
+        var wait: UInt64 = idleRounds < 2000 ? 50_000 : 1_000_000
+        if let untilDeadline { wait = min(wait, untilDeadline) }
+        var ts = timespec(tv_sec: 0, tv_nsec: Int(wait))
         nanosleep(&ts, nil)
     }
 }

@@ -47,7 +47,12 @@ int lsd_port_start(uint16_t port, void *pool, uint16_t rx_queues, uint16_t tx_qu
     if (rc != 0) return rc;
     struct rte_eth_conf conf;
     memset(&conf, 0, sizeof conf);
+    conf.intr_conf.rxq = 1;
     rc = rte_eth_dev_configure(port, rx_queues, tx_queues, &conf);
+    if (rc != 0) {
+        conf.intr_conf.rxq = 0; /* the driver has no Rx interrupts: callers poll */
+        rc = rte_eth_dev_configure(port, rx_queues, tx_queues, &conf);
+    }
     if (rc != 0) return rc;
     rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_descriptors, &tx_descriptors);
     if (rc != 0) return rc;
@@ -67,6 +72,15 @@ int lsd_port_start(uint16_t port, void *pool, uint16_t rx_queues, uint16_t tx_qu
      * unicast to other MACs; promiscuous keeps the filtering in one place (ours). */
     (void)rte_eth_promiscuous_enable(port);
     return 0;
+}
+
+int lsd_port_rx_interrupt_fd(uint16_t port, uint16_t queue) {
+    int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port, queue);
+    return fd >= 0 ? fd : -1;
+}
+
+int lsd_port_rx_interrupt_arm(uint16_t port, uint16_t queue, int armed) {
+    return armed ? rte_eth_dev_rx_intr_enable(port, queue) : rte_eth_dev_rx_intr_disable(port, queue);
 }
 
 int lsd_port_stop(uint16_t port) {

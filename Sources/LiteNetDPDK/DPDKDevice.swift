@@ -79,6 +79,8 @@ public final class DPDKDevice: NetworkDevice {
     let txMbufs: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     var txCount = 0
     var stopped = false
+    /// Readable when the Rx queue has packets (when the driver has Rx interrupts).
+    let interruptDescriptor: Int32?
     /// Frames the device did not take, and multi-segment frames skipped.
     public private(set) var transmitDrops = 0
     public private(set) var skippedSegmentedFrames = 0
@@ -123,7 +125,14 @@ public final class DPDKDevice: NetworkDevice {
         rxData = .allocate(capacity: burstSize)
         rxLengths = .allocate(capacity: burstSize)
         txMbufs = .allocate(capacity: burstSize)
+        let fd = lsd_port_rx_interrupt_fd(port, 0)
+        interruptDescriptor = fd >= 0 ? fd : nil
+        if interruptDescriptor != nil { _ = lsd_port_rx_interrupt_arm(port, 0, 1) }
     }
+
+    /// The Rx interrupt descriptor (net_tap has one), so an idle program can
+    /// sleep in poll(2) instead of spinning; nil means poll the device.
+    public var readinessDescriptor: Int32? { stopped ? nil : interruptDescriptor }
 
     deinit {
         stop()

@@ -38,6 +38,14 @@ void lsd_pool_free(void *pool);
  * (rte_eth_conf, rte_eth_dev_info) that are easier to fill in C. */
 int lsd_port_start(uint16_t port, void *pool, uint16_t rx_queues, uint16_t tx_queues,
                    uint16_t rx_descriptors, uint16_t tx_descriptors);
+/* Why C: Rx interrupts are set in rte_eth_conf.intr_conf before the port
+ * starts, so lsd_port_start asks for them and falls back without them when the
+ * driver refuses. This returns a descriptor that turns readable when queue
+ * `queue` has packets (for net_tap, the TAP queue itself), or -1 when the port
+ * has none; the caller may then sleep in poll(2) instead of spinning. */
+int lsd_port_rx_interrupt_fd(uint16_t port, uint16_t queue);
+/* Why C: rte_eth_dev_rx_intr_enable/disable; arm before sleeping, disarm after. */
+int lsd_port_rx_interrupt_arm(uint16_t port, uint16_t queue, int armed);
 /* Why C: rte_eth_dev_stop + rte_eth_dev_close. */
 int lsd_port_stop(uint16_t port);
 /* Why C: rte_eth_macaddr_get fills a struct rte_ether_addr. */
