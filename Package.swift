@@ -39,6 +39,10 @@ let package = Package(
                     .map { .linkedLibrary($0) }),
         // The DPDK device, as its own product so other programs never load DPDK.
         .target(name: "LiteNetDPDK", dependencies: ["LiteNet", "CLiteDPDK", "LiteSystem"]),
+        // Test helper, not a product: two DPDK ports in one process (EAL starts
+        // once per process, so this runs as a child of the kernel test script).
+        .executableTarget(name: "litenet-dpdk-ports", dependencies: ["LiteNet", "LiteNetDPDK"],
+                          path: "Tests/LiteNetDPDKPorts"),
         .executableTarget(name: "net-echo", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
                           path: "Examples/net-echo"),
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # LiteNet against the real kernel, used by Tests/LiteNetTests/KernelTests.swift:
 #   test-litenet-kernel.sh NET-ECHO-BINARY DEVICE(dpdk-tap|tap)
+#   test-litenet-kernel.sh LITENET-DPDK-PORTS-BINARY dpdk-ports
 # Makes a network namespace, starts net-echo on a TAP interface inside it (DPDK
 # net_tap or plain /dev/net/tun), then checks from the namespace that the
 # kernel's ping gets replies (small and fragmented), a python3 UDP client gets
@@ -29,6 +30,30 @@ fail() { echo "FAIL ($device): $*" >&2; echo "--- net-echo log:" >&2; cat "$log"
 
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
+
+if [[ "$device" == dpdk-ports ]]; then
+    # Two DPDK net_tap ports in one process, bridged by the kernel.
+    a="lsa$$"; b="lsb$$"; a=${a:0:15}; b=${b:0:15}
+    ip netns exec "$ns" "$net_echo" "$a" "$b" >"$log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 200); do
+        grep -q '^ports ready' "$log" && break
+        kill -0 "$server" 2>/dev/null || fail "litenet-dpdk-ports exited early"
+        sleep 0.1
+    done
+    grep -q '^ports ready' "$log" || fail "ports not ready within 20 s"
+    ip netns exec "$ns" ip link add lsbr0 type bridge
+    for i in "$a" "$b"; do
+        ip netns exec "$ns" ip link set "$i" master lsbr0
+        ip netns exec "$ns" ip link set "$i" up
+    done
+    ip netns exec "$ns" ip link set lsbr0 up
+    wait "$server" || fail "litenet-dpdk-ports failed"
+    server=""
+    grep -q '^ok' "$log" || fail "no ok line"
+    echo "ok (dpdk-ports)"
+    exit 0
+fi
 ip netns exec "$ns" "$net_echo" --device "$device" --iface "$iface" --address 10.0.0.2/24 --udp 7 >"$log" 2>&1 &
 server=$!
 for _ in $(seq 1 200); do

@@ -64,6 +64,10 @@ public struct DPDKLinkStatus: Sendable, Equatable {
     public var speedMbps: UInt32
 }
 
+/// A DPDK Ethernet port. The port runs promiscuous, so the stack may use a MAC
+/// of its own (`InterfaceConfiguration.hardwareAddress`): net_tap gives the port
+/// the same MAC as its kernel interface, which is fine point to point but not
+/// when the TAP interface is enslaved to a bridge.
 public final class DPDKDevice: NetworkDevice {
     public let name: String
     public let port: UInt16

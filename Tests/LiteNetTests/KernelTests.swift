@@ -60,6 +60,12 @@ struct KernelTests {
 
     @Test func dpdkTapAnswersPingAndEchoesUDP() { scenario("dpdk-tap") }
     @Test func plainTapAnswersPingAndEchoesUDP() { scenario("tap") }
+
+    @Test func twoDPDKPortsInOneProcess() {
+        let status = spawnAndWait(["/bin/bash", packageRoot() + "/scripts/test-litenet-kernel.sh",
+                                   buildDirectory() + "/litenet-dpdk-ports", "dpdk-ports"])
+        #expect(status == 0, "scripts/test-litenet-kernel.sh dpdk-ports failed; its messages are above")
+    }
 }
 
 let tsharkPath = "/usr/bin/tshark"
