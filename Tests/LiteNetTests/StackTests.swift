@@ -324,3 +324,23 @@ final class TwoStacks {
 
 /// The ephemeral range, visible to the tests.
 let InterfaceConfigurationEphemeral = NetworkInterface.ephemeralPorts
+
+@Suite struct MartianTests {
+    @Test func spoofedOwnSourceIsDropped() {
+        let stacks = TwoStacks()
+        // An echo request "from" B to B: answering would make B talk to itself.
+        let message = [UInt8](repeating: 0, count: 8)
+        var icmp = message
+        icmp.withUnsafeMutableBytes { buffer in
+            message.withUnsafeBytes { ICMPMessage(kind: .echoRequest(identifier: 1, sequence: 1), data: UnsafeRawBufferPointer(rebasing: $0[0..<0])).emit(into: buffer) }
+        }
+        let header = IPv4Header(source: addressB, destination: addressB, protocol: .icmp, payloadLength: 8)
+        _ = stacks.a.sendFrame(to: stacks.deviceB.hardwareAddress, type: .ipv4, length: 28) { packet in
+            header.emit(into: packet)
+            icmp.withUnsafeBytes { packet.slice(20, 28).copyMemory(from: $0) }
+        }
+        stacks.run()
+        #expect(stacks.b.counters.martianSource == 1)
+        #expect(stacks.b.counters.echoRepliesSent == 0 && stacks.b.counters.arpRequestsSent == 0)
+    }
+}
