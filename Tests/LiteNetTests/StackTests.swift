@@ -344,3 +344,26 @@ let InterfaceConfigurationEphemeral = NetworkInterface.ephemeralPorts
         #expect(stacks.b.counters.echoRepliesSent == 0 && stacks.b.counters.arpRequestsSent == 0)
     }
 }
+
+@Suite struct ICMPRateLimitTests {
+    @Test func portUnreachableIsRateLimited() throws {
+        let stacks = TwoStacks()
+        let client = stacks.a.makeUDPSocket()
+        try client.bind(port: 5000)
+        // Resolve ARP first, then 100 datagrams to a closed port within one instant.
+        try stacks.a.sendEchoRequest(to: addressB, identifier: 1, sequence: 1, now: stacks.now)
+        stacks.run(for: .milliseconds(10)) { !stacks.a.takeEchoReplies().isEmpty }
+        for _ in 0..<100 { try client.send([0], to: IPv4Endpoint(addressB, 9)) }
+        stacks.a.poll(now: stacks.now)
+        stacks.b.poll(now: stacks.now)
+        #expect(stacks.b.counters.udpNoPort == 100)
+        #expect(stacks.b.counters.icmpErrorsSent == 50)     // the burst
+        #expect(stacks.b.counters.icmpRateLimited == 50)
+        // A second later the bucket has refilled.
+        stacks.now = stacks.now + .seconds(1)
+        try client.send([0], to: IPv4Endpoint(addressB, 9))
+        stacks.a.poll(now: stacks.now)
+        stacks.b.poll(now: stacks.now)
+        #expect(stacks.b.counters.icmpErrorsSent == 51)
+    }
+}
