@@ -127,7 +127,7 @@ var idleRounds = 0
 let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 8)
 while !stopRequested.load(ordering: .relaxed) {
     let now = monotonicNow()
-    let deadline = interface.poll(now: now)
+    var deadline = interface.poll(now: now)
     var echoed = 0
     while let received = try? socket.receive(into: buffer) {
         // A full send buffer drops the datagram, as UDP may.
@@ -135,10 +135,13 @@ while !stopRequested.load(ordering: .relaxed) {
         else { break }
         echoed += 1
     }
-    if echoed > 0 || deadline.map({ $0 <= now }) == true {
+    if echoed > 0 {
+        // Out at once, without another receive; then wait like an idle loop
+        // (poll(2) returns at once if more has arrived meanwhile).
+        deadline = interface.transmitPending(now: now)
         idleRounds = 0
-        continue
     }
+    if deadline.map({ $0 <= now }) == true { continue }
     idleRounds += 1
     let untilDeadline = deadline.map { $0.nanoseconds > now.nanoseconds ? $0.nanoseconds - now.nanoseconds : 0 }
     if idleRounds <= idleYields {

@@ -149,6 +149,17 @@ public final class NetworkInterface {
         return nextDeadline()
     }
 
+    /// Sends what sockets have queued, without receiving: for a caller that has
+    /// just written to sockets and wants it on the wire now (a receive would
+    /// only cost a system call on TAP-like devices). Returns as `poll` does.
+    @discardableResult
+    public func transmitPending(now: Timestamp) -> Timestamp? {
+        self.now = now
+        transmitQueued()
+        device.flush(now: now)
+        return nextDeadline()
+    }
+
     /// The deadline `poll` would return, without doing any work.
     public func nextDeadline() -> Timestamp? {
         if moreInput || !socketsWithOutput.isEmpty { return now }
