@@ -6,7 +6,8 @@
 //    32 × 64 bytes).
 // 2. Real path (root only): the same client process, in one namespace, against
 //    (a) net-echo — LiteNet over DPDK net_tap — and (b) the kernel's UDP echo over
-//    a veth pair into a second namespace. Ping-pong round trips/s, and echoed
+//    a veth pair into a second namespace; (c) net-echo over a plain TAP, for
+//    reference. Ping-pong round trips/s, and echoed
 //    datagrams/s with 32 in flight.
 //
 // Client and kernel-server roles are this same binary, started with
@@ -40,6 +41,8 @@ func netUDPSuite(_ report: inout BenchReport) throws {
     let real = try realPathComparison(netEcho: netEcho, seconds: 1, rounds: 5)
     report.add("LiteNet DPDK net_tap echo (ping-pong)", real.liteNet.roundTrips, "rt/s", baseline: ("kernel veth", real.kernel.roundTrips))
     report.add("LiteNet DPDK net_tap echo (32 in flight)", real.liteNet.datagrams, "dgram/s", baseline: ("kernel veth", real.kernel.datagrams))
+    report.add("LiteNet plain TAP echo (ping-pong)", real.plainTAP.roundTrips, "rt/s", baseline: ("kernel veth", real.kernel.roundTrips))
+    report.add("LiteNet plain TAP echo (32 in flight)", real.plainTAP.datagrams, "dgram/s", baseline: ("kernel veth", real.kernel.datagrams))
     report.note("net_tap/veth: same client in one namespace, 64-byte datagrams; medians of 5 alternating 1 s rounds per path")
 }
 
@@ -283,18 +286,19 @@ func readFile(_ path: String) -> String {
 
 struct BenchFailure: Error, CustomStringConvertible { var description: String }
 
-func realPathComparison(netEcho: String, seconds: Double, rounds: Int) throws -> (liteNet: EchoRates, kernel: EchoRates) {
+func realPathComparison(netEcho: String, seconds: Double, rounds: Int) throws -> (liteNet: EchoRates, kernel: EchoRates, plainTAP: EchoRates) {
     let tag = "\(getpid())"
     let clientNS = "lsbench-c-\(tag)", serverNS = "lsbench-s-\(tag)"
-    let tap = "lsbt\(tag)".prefix(15), vethC = "lsvc\(tag)".prefix(15), vethS = "lsvs\(tag)".prefix(15)
+    let tap = "lsbt\(tag)".prefix(15), plainTap = "lsbp\(tag)".prefix(15), vethC = "lsvc\(tag)".prefix(15), vethS = "lsvs\(tag)".prefix(15)
     let self_ = executableDirectory() + "/liteshield-bench"
     var children: [pid_t] = []
-    let echoLog = "/tmp/lsbench-net-echo-\(tag).log", clientOut = "/tmp/lsbench-client-\(tag).out"
+    let echoLog = "/tmp/lsbench-net-echo-\(tag).log", plainLog = "/tmp/lsbench-net-echo-tap-\(tag).log", clientOut = "/tmp/lsbench-client-\(tag).out"
     defer {
         for pid in children { kill(pid, SIGTERM); waitProcess(pid) }
         runProcess(["ip", "netns", "del", clientNS])
         runProcess(["ip", "netns", "del", serverNS])
         unlink(echoLog)
+        unlink(plainLog)
         unlink(clientOut)
     }
     func ns(_ name: String, _ command: [String]) { runProcess(["ip", "netns", "exec", name] + command) }
@@ -320,14 +324,22 @@ func realPathComparison(netEcho: String, seconds: Double, rounds: Int) throws ->
                                 + (getenv("LITESHIELD_NET_ECHO_IDLE_YIELDS").map { ["--idle-yields", String(cString: $0)] } ?? []),
                             output: echoLog)
     children.append(echo)
-    var ready = false
-    for _ in 0..<200 where !ready {
-        ready = readFile(echoLog).contains("listening")
-        if !ready { usleep(100_000) }
+    // (c) for reference: LiteNet over a plain TAP (no DPDK) in the same namespace.
+    let plain = startProcess(["ip", "netns", "exec", clientNS, netEcho, "--device", "tap", "--iface", String(plainTap),
+                              "--address", "10.0.4.2/24", "--udp", "7"], output: plainLog)
+    children.append(plain)
+    for log in [echoLog, plainLog] {
+        var ready = false
+        for _ in 0..<200 where !ready {
+            ready = readFile(log).contains("listening")
+            if !ready { usleep(100_000) }
+        }
+        guard ready else { throw BenchFailure(description: "net-echo did not start: \(readFile(log))") }
     }
-    guard ready else { throw BenchFailure(description: "net-echo did not start: \(readFile(echoLog))") }
     ns(clientNS, ["ip", "addr", "add", "10.0.0.1/24", "dev", String(tap)])
     ns(clientNS, ["ip", "link", "set", String(tap), "up"])
+    ns(clientNS, ["ip", "addr", "add", "10.0.4.1/24", "dev", String(plainTap)])
+    ns(clientNS, ["ip", "link", "set", String(plainTap), "up"])
     usleep(200_000)
 
     func client(_ target: String) throws -> EchoRates {
@@ -342,14 +354,15 @@ func realPathComparison(netEcho: String, seconds: Double, rounds: Int) throws ->
     }
     // Alternate the two paths in short rounds and take medians: on a shared
     // machine the load changes from second to second, and both should see the same.
-    var kernelRuns: [EchoRates] = [], liteNetRuns: [EchoRates] = []
+    var kernelRuns: [EchoRates] = [], liteNetRuns: [EchoRates] = [], plainRuns: [EchoRates] = []
     for _ in 0..<rounds {
         kernelRuns.append(try client("10.0.1.2"))
         liteNetRuns.append(try client("10.0.0.2"))
+        plainRuns.append(try client("10.0.4.2"))
     }
     func median(_ runs: [EchoRates]) -> EchoRates {
         let trips = runs.map(\.roundTrips).sorted(), datagrams = runs.map(\.datagrams).sorted()
         return EchoRates(roundTrips: trips[trips.count / 2], datagrams: datagrams[datagrams.count / 2])
     }
-    return (median(liteNetRuns), median(kernelRuns))
+    return (median(liteNetRuns), median(kernelRuns), median(plainRuns))
 }
