@@ -3,6 +3,7 @@
  * SwiftPM cannot use Debian's libdpdk.pc, which would add `-include rte_config.h`
  * and `-march=corei7`: so rte_config.h comes first here, and the code DPDK's
  * inline functions expand to is compiled for SSE4.2 by the pragma below. */
+#define _GNU_SOURCE
 #include <rte_config.h>
 
 #pragma clang attribute push (__attribute__((target("sse4.2"))), apply_to = function)
@@ -17,9 +18,15 @@
 
 #include "CLiteDPDK.h"
 
-int lsd_eal_init(int argc, char **argv) {
+#include <sched.h>
+
+int lsd_eal_init(int argc, char **argv, int keep_affinity) {
+    cpu_set_t before;
+    int saved = keep_affinity && sched_getaffinity(0, sizeof before, &before) == 0;
     int rc = rte_eal_init(argc, argv);
-    return rc < 0 ? -rte_errno : rc;
+    if (rc < 0) return -rte_errno;
+    if (saved) (void)sched_setaffinity(0, sizeof before, &before);
+    return rc;
 }
 
 int lsd_eal_cleanup(void) { return rte_eal_cleanup(); }

@@ -23,7 +23,10 @@ public enum DPDKEnvironment {
     static let state = Mutex<[String]?>(nil)
 
     /// Starts EAL with `arguments` (e.g. defaultArguments + ["--vdev=net_tap0,iface=tap0"]).
-    public static func initialize(arguments: [String] = defaultArguments, programName: String = "liteshield") throws(SystemCallError) {
+    /// EAL pins the calling thread to one CPU; `keepCPUAffinity` (default) undoes
+    /// that, since on a shared host a pinned thread waits whenever its core is busy.
+    public static func initialize(arguments: [String] = defaultArguments, programName: String = "liteshield",
+                                  keepCPUAffinity: Bool = true) throws(SystemCallError) {
         let result: SystemCallError? = state.withLock { current in
             if let current {
                 return current == arguments ? nil
@@ -34,7 +37,7 @@ public enum DPDKEnvironment {
             let count = Int32(argv.count)
             argv.append(nil)
             // EAL keeps pointers into argv, so these strings are never freed.
-            let rc = argv.withUnsafeMutableBufferPointer { lsd_eal_init(count, $0.baseAddress) }
+            let rc = argv.withUnsafeMutableBufferPointer { lsd_eal_init(count, $0.baseAddress, keepCPUAffinity ? 1 : 0) }
             if rc < 0 {
                 return SystemCallError(Errno(rawValue: -rc), "rte_eal_init", object: arguments.joined(separator: " "),
                                        hint: String(cString: lsd_strerror(rc)) + " — see EAL's messages above")
