@@ -219,6 +219,12 @@ public final class NetworkInterface {
         guard !sender.isUnspecified, !sender.isBroadcast, !sender.isMulticast, sender != address,
               !packet.senderHardwareAddress.isMulticast,
               sender != configuration.network.broadcastAddress else { return }
+        // Only on-link neighbours are ever a next hop, so only they are learned:
+        // anything else would fill the table for nothing.
+        guard configuration.network.contains(sender) else {
+            counters.notForUs += 1
+            return
+        }
         let forUs = packet.targetProtocolAddress == address
         // RFC 826: update a known sender; add it only when the packet is for us.
         if forUs || arp.knows(sender) {
