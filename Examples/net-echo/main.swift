@@ -2,10 +2,13 @@
 //
 //   net-echo --device dpdk-tap|tap|dpdk --iface NAME --address 10.0.0.2/24 --udp PORT
 //            [--gateway 10.0.0.1] [--mac 02:…] [--pcap FILE] [--port VDEV] [--eal "ARGS"]
+//            [--idle-yields N]
 //
 // Prints one line `listening` once it serves, and stops cleanly (port closed,
 // TAP interface removed) on SIGTERM or SIGINT. `--device dpdk` opens an
-// existing DPDK port (`--port`, from `--eal` vdevs or a NIC).
+// existing DPDK port (`--port`, from `--eal` vdevs or a NIC), e.g.
+//   --device dpdk --port net_af_packet0 --eal "--no-huge -m 256 --no-pci --no-shconf --vdev=net_af_packet0,iface=veth1"
+// `--pcap FILE` records every frame for tshark/Wireshark. `--tcp` waits for LiteNet part 2.
 #if canImport(Glibc)
 import Glibc
 #endif
