@@ -9,8 +9,11 @@ let package = Package(
     name: "LiteShield",
     products: [
         .library(name: "LiteIPC", targets: ["LiteIPC"]),
+        .library(name: "LiteNet", targets: ["LiteNet"]),
+        .library(name: "LiteNetDPDK", targets: ["LiteNetDPDK"]),
         .library(name: "LiteShieldCore", targets: ["LiteShieldCore"]),
         .executable(name: "liteshield", targets: ["liteshield"]),
+        .executable(name: "net-echo", targets: ["net-echo"]),
         .executable(name: "ipc-demo", targets: ["ipc-demo"]),
         .executable(name: "liteshield-bench", targets: ["liteshield-bench"]),
     ],
@@ -24,6 +27,24 @@ let package = Package(
 
         .target(name: "LiteIPC", dependencies: ["CLiteShim", "LiteSystem"]),
 
+
+        // Userspace TCP/IP. Wire/ and Stack/ are pure Swift (standard library only);
+        // Devices/ holds the host-facing devices (TAP via CLiteShim, pcap files).
+        // DPDK lives in LiteNetDPDK so that programs without it do not load DPDK.
+        .target(name: "LiteNet", dependencies: ["CLiteShim", "LiteSystem"]),
+        // DPDK's inline functions and macros behind a header with no DPDK includes.
+        // SwiftPM cannot read Debian's libdpdk.pc, so DPDK's headers are reached
+        // through two committed symlinks inside the target folder (headerSearchPath
+        // only accepts paths there), and the libraries are named one by one.
+        .target(name: "CLiteDPDK", path: "Sources/CLiteDPDK",
+                exclude: ["dpdk-include", "dpdk-arch-include"],
+                cSettings: [.headerSearchPath("dpdk-arch-include"), .headerSearchPath("dpdk-include")],
+                linkerSettings: ["rte_ethdev", "rte_mbuf", "rte_mempool", "rte_ring", "rte_bus_vdev",
+                                 "rte_eal", "rte_kvargs", "rte_telemetry", "rte_net", "rte_meter"]
+                    .map { .linkedLibrary($0) }),
+        // The DPDK device, as its own product so other programs never load DPDK.
+        .target(name: "LiteNetDPDK", dependencies: ["LiteNet", "CLiteDPDK", "LiteSystem"]),
+
         // The sandbox: policy, seccomp filter compiler, ptrace guard, spawning guests.
         .target(name: "LiteShieldCore", dependencies: ["CLiteShim", "LiteSystem", "LiteIPC"]),
 
@@ -36,10 +57,12 @@ let package = Package(
         .executableTarget(name: "liteshield", dependencies: ["LiteShieldCore"],
                           path: "Examples/liteshield",
                           linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+        .executableTarget(name: "net-echo", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
+                          path: "Examples/net-echo"),
         .executableTarget(name: "ipc-demo", dependencies: ["LiteIPC"], path: "Examples/ipc-demo"),
 
         .executableTarget(name: "liteshield-bench",
-                          dependencies: ["LiteIPC", "LiteShieldCore", "CLiteShim"],
+                          dependencies: ["LiteIPC", "LiteNet", "LiteShieldCore", "CLiteShim"],
                           path: "Benchmarks/liteshield-bench"),
 
         // MARK: Tests
@@ -48,6 +71,11 @@ let package = Package(
         .executableTarget(name: "ipc-test-peer", dependencies: ["LiteIPC", "IPCTestSupport"],
                           path: "Tests/IPCTestPeer"),
         .testTarget(name: "LiteIPCTests", dependencies: ["LiteIPC", "CLiteShim", "IPCTestSupport", "ipc-test-peer"]),
+        // Test helper, not a product: two DPDK ports in one process (EAL starts
+        // once per process, so this runs as a child of the kernel test script).
+        .executableTarget(name: "litenet-dpdk-ports", dependencies: ["LiteNet", "LiteNetDPDK"],
+                          path: "Tests/LiteNetDPDKPorts"),
+        .testTarget(name: "LiteNetTests", dependencies: ["LiteNet", "LiteSystem"]),
         // The escape corpus (Tests/EscapeCorpus/*.c) is compiled by these tests with gcc.
         .testTarget(name: "LiteShieldCoreTests", dependencies: ["LiteShieldCore", "CLiteShim", "LiteSystem"]),
     ]

@@ -11,6 +11,7 @@ import Glibc
 let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> Void)] = [
     ("ipc", "LiteIPC channel round trips and ring throughput vs a native syscall", IPCSuite.run),
     ("guard", "seccomp filter, ptrace guard and sandbox start-up vs native, runsc, runc", guardSuite),
+    ("net-udp", "UDP echo: LiteNet in memory vs kernel loopback; DPDK net_tap vs kernel veth", netUDPSuite),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
