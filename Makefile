@@ -19,12 +19,24 @@ test: deps
 	$(SWIFT) test --skip-build
 	scripts/test-consumer-package.sh
 
+# The main job: LiteIPC between two processes, then a static program in the
+# sandbox (seccomp filter + ptrace guard), first allowed, then denied.
 demo: deps
 	$(SWIFT) build -c release --product ipc-demo
+	$(SWIFT) build -c release --product liteshield
 	.build/release/ipc-demo
+	@echo
+	@echo '== liteshield run -- busybox sh -c "echo …; ls /; cat /etc/passwd | wc -l"'
+	.build/release/liteshield run -- /bin/busybox sh -c 'echo hello from inside the sandbox; ls / | head -3; cat /etc/passwd | wc -l'
+	@echo
+	@echo '== the policy refuses what it does not allow (a file outside the readable paths):'
+	@.build/release/liteshield run --trace -- /bin/busybox cat /root/.profile || \
+	    echo "(busybox exited with status $$? because the guard refused the open: EACCES)"
 
+# Every suite; the guard and net-udp suites also drive the liteshield and net-echo binaries.
 bench: deps
-	$(SWIFT) run -c release liteshield-bench all
+	$(SWIFT) build -c release --product liteshield --product net-echo --product liteshield-bench
+	.build/release/liteshield-bench all
 
 clean:
 	rm -rf .build
