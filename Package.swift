@@ -9,6 +9,8 @@ let package = Package(
     name: "LiteShield",
     products: [
         .library(name: "LiteIPC", targets: ["LiteIPC"]),
+        .library(name: "LiteFS", targets: ["LiteFS"]),
+        .executable(name: "ext2-tool", targets: ["ext2-tool"]),
         .executable(name: "liteshield-bench", targets: ["liteshield-bench"]),
     ],
     targets: [
@@ -20,9 +22,17 @@ let package = Package(
 
         .target(name: "LiteIPC", dependencies: ["CLiteShim", "LiteSystem"]),
 
-        .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC"],
+        // The ext2 engine over a memory-mapped image (DESIGN.md: imports only
+        // LiteSystem and CLiteShim).
+        .target(name: "LiteFS", dependencies: ["CLiteShim", "LiteSystem"]),
+        // A small debugfs built on LiteFS's public API.
+        .executableTarget(name: "ext2-tool", dependencies: ["LiteFS"], path: "Examples/ext2-tool"),
+
+        .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC", "LiteFS"],
                           path: "Benchmarks/liteshield-bench"),
 
         .testTarget(name: "LiteIPCTests", dependencies: ["LiteIPC", "CLiteShim"]),
+        // ext2-tool is a dependency so the crash test can spawn it as its writer.
+        .testTarget(name: "LiteFSTests", dependencies: ["LiteFS", "LiteSystem", "ext2-tool"]),
     ]
 )

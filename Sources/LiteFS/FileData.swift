@@ -1,0 +1,156 @@
+// File contents: read, write, truncate, fallocate and SEEK_DATA/SEEK_HOLE over
+// the block map. Holes read as zeros and take no blocks. Crash ordering: a new
+// block is zeroed (when partly written) and filled before it is linked, and the
+// size is raised after the data is in place; a shrink lowers the size first.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import LiteSystem
+
+extension FileSystem {
+    /// Reads up to `count` bytes at `offset` into `buffer`. Returns the count read.
+    func readData(_ ino: UInt32, _ n: Inode, _ offset: UInt64, _ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
+        guard offset < n.size, count > 0 else { return 0 }
+        let total = Int(min(UInt64(count), n.size - offset))
+        let bs = sb.blockSize
+        var done = 0
+        while done < total {
+            let pos = offset + UInt64(done)
+            let l = pos / UInt64(bs)
+            let inBlock = Int(pos % UInt64(bs))
+            let chunk = min(bs - inBlock, total - done)
+            let phys = try mapBlock(ino, n, l)
+            if phys == 0 {
+                memset(buffer + done, 0, chunk)
+            } else {
+                try image.copyOut(Int(phys) * bs + inBlock, chunk, to: buffer + done)
+            }
+            done += chunk
+        }
+        return done
+    }
+
+    /// Writes `count` bytes at `offset`. Returns the count written (short on ENOSPC
+    /// after some progress; ENOSPC with none).
+    func writeData(_ ino: UInt32, _ n: inout Inode, _ offset: UInt64, _ buffer: UnsafeRawPointer, _ count: Int, privileged: Bool) throws -> Int {
+        guard count > 0 else { return 0 }
+        let limit = sb.maxFileSize
+        guard offset < limit else { throw fail(.EFBIG, "write", "inode \(ino)", hint: "offset \(offset) is at or past the \(limit)-byte file size limit") }
+        let total = Int(min(UInt64(count), limit - offset))
+        let bs = sb.blockSize
+        var done = 0
+        var failure: Error? = nil
+        while done < total {
+            let pos = offset + UInt64(done)
+            let l = pos / UInt64(bs)
+            let inBlock = Int(pos % UInt64(bs))
+            let chunk = min(bs - inBlock, total - done)
+            let partial = chunk < bs
+            let phys: UInt32
+            do {
+                // A partly written new block must not expose old bytes: zero it first.
+                (phys, _) = try mapOrAllocate(ino, &n, l, zero: partial, privileged: privileged)
+            } catch {
+                failure = error
+                break
+            }
+            try image.copyIn(Int(phys) * bs + inBlock, chunk, from: buffer + done)
+            done += chunk
+        }
+        let end = offset + UInt64(done)
+        if end > n.size { n.size = end }
+        let (s, ns) = stampNow()
+        n.mtime = s; n.ctime = s; n.mtimeNsec = ns; n.ctimeNsec = ns
+        // Writing clears setuid/setgid, as Linux does for unprivileged writers.
+        if !privileged { n.mode &= ~0o6000 }
+        try writeInode(ino, n)
+        if done == 0, let failure { throw failure }
+        return done
+    }
+
+    /// truncate/ftruncate: grows with a hole, shrinks freeing blocks (direct and indirect).
+    func setSize(_ ino: UInt32, _ n: inout Inode, _ size: UInt64) throws {
+        guard size <= sb.maxFileSize else { throw fail(.EFBIG, "truncate", "inode \(ino)", hint: "\(size) exceeds the \(sb.maxFileSize)-byte limit") }
+        let bs = UInt64(sb.blockSize)
+        let (s, ns) = stampNow()
+        n.mtime = s; n.ctime = s; n.mtimeNsec = ns; n.ctimeNsec = ns
+        if size < n.size {
+            let old = n.size
+            n.size = size
+            try writeInode(ino, n)
+            let keep = (size + bs - 1) / bs
+            try truncateBlocks(ino, &n, keep: keep)
+            // The tail of the last kept block must read as zeros if the file grows again.
+            if size % bs != 0 {
+                let phys = try mapBlock(ino, n, size / bs)
+                if phys != 0 {
+                    let from = Int(size % bs)
+                    let to = Int(min(bs, old - (size / bs) * bs))
+                    if to > from { try image.zero(Int(phys) * Int(bs) + from, to - from) }
+                }
+            }
+        } else if size > n.size {
+            // The bytes between the old end and the end of its block may be stale
+            // only if something wrote past the size; LiteFS zeroes on shrink, so
+            // they are zero already. Growing is just a larger size (a hole).
+            n.size = size
+        }
+        try writeInode(ino, n)
+    }
+
+    /// fallocate(2): mode 0 / KEEP_SIZE allocate zeroed blocks; PUNCH_HOLE|KEEP_SIZE frees.
+    func allocateRange(_ ino: UInt32, _ n: inout Inode, _ mode: FallocateMode, _ offset: UInt64, _ length: UInt64, privileged: Bool) throws {
+        guard length > 0 else { throw fail(.EINVAL, "fallocate", "inode \(ino)", hint: "length 0") }
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        guard !overflow, end <= sb.maxFileSize else { throw fail(.EFBIG, "fallocate", "inode \(ino)") }
+        let bs = UInt64(sb.blockSize)
+        if mode.contains(.punchHole) {
+            guard mode.contains(.keepSize) else { throw fail(.EOPNOTSUPP, "fallocate", hint: "PUNCH_HOLE needs KEEP_SIZE") }
+            let stop = min(end, n.size)
+            guard offset < stop else { return }
+            var pos = offset
+            while pos < stop {
+                let l = pos / bs
+                let blockStart = l * bs
+                let blockEnd = blockStart + bs
+                if pos == blockStart && blockEnd <= stop {
+                    try freeLogicalBlock(ino, &n, l)
+                    pos = blockEnd
+                } else {
+                    let upto = min(blockEnd, stop)
+                    let phys = try mapBlock(ino, n, l)
+                    if phys != 0 { try image.zero(Int(phys) * Int(bs) + Int(pos - blockStart), Int(upto - pos)) }
+                    pos = upto
+                }
+            }
+        } else {
+            guard mode.isEmpty || mode == .keepSize else { throw fail(.EOPNOTSUPP, "fallocate", hint: "mode \(mode.rawValue)") }
+            var l = offset / bs
+            let lastBlock = (end + bs - 1) / bs
+            while l < lastBlock {
+                _ = try mapOrAllocate(ino, &n, l, zero: true, privileged: privileged)
+                l += 1
+            }
+            if !mode.contains(.keepSize) && end > n.size { n.size = end }
+        }
+        let (s, ns) = stampNow()
+        n.ctime = s; n.ctimeNsec = ns
+        try writeInode(ino, n)
+    }
+
+    /// SEEK_DATA / SEEK_HOLE from `offset`.
+    func seekDataOrHole(_ ino: UInt32, _ n: Inode, _ offset: UInt64, data: Bool) throws -> UInt64 {
+        guard offset < n.size else { throw fail(.ENXIO, data ? "lseek SEEK_DATA" : "lseek SEEK_HOLE", "inode \(ino)") }
+        let bs = UInt64(sb.blockSize)
+        var l = offset / bs
+        let blocks = (n.size + bs - 1) / bs
+        while l < blocks {
+            let mapped = try mapBlock(ino, n, l) != 0
+            if mapped == data { return max(offset, l * bs) }
+            l += 1
+        }
+        if data { throw fail(.ENXIO, "lseek SEEK_DATA", "inode \(ino)") }
+        return n.size
+    }
+}
