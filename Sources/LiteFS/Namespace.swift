@@ -57,6 +57,9 @@ extension FileSystem {
         } catch {
             // Undo: the entry was not added, so nothing points at the inode.
             if n.sectors > 0 { try? truncateBlocks(ino, &n, keep: 0) }
+            n.dtime = UInt32(truncatingIfNeeded: TimeSpec.now.seconds)
+            n.size = 0
+            try? writeInode(ino, n)
             try? freeInode(ino, directory: type == .directory)
             forgetInode(ino)
             throw error
