@@ -53,7 +53,9 @@ extension FileSystem {
     func mapOrAllocate(_ ino: UInt32, _ n: inout Inode, _ l: UInt64, zero: Bool, privileged: Bool) throws -> (UInt32, Bool) {
         let (slot, indexes) = try mapPath(l)
         let bs = sb.blockSize
+        // Allocate next to the previous block of the file, so files stay contiguous.
         var goal = n.block[0] != 0 ? n.block[0] : groups[Int((ino - 1) / sb.inodesPerGroup)].inodeTable
+        if indexes.isEmpty && slot > 0 && n.block[slot - 1] != 0 { goal = n.block[slot - 1] &+ 1 }
         var b = n.block[slot]
         try checkPointer(b, ino)
         if b == 0 {
@@ -65,10 +67,14 @@ extension FileSystem {
             b = fresh
         }
         for (level, i) in indexes.enumerated() {
-            goal = b
+            goal = b &+ 1
             let leaf = level == indexes.count - 1
             var next = try readPointer(b, i, ino)
             if next == 0 {
+                if i > 0 {
+                    let previous = try readPointer(b, i - 1, ino)
+                    if previous != 0 { goal = previous &+ 1 }
+                }
                 next = try allocateBlock(goal: goal, privileged: privileged)
                 if !leaf || zero { try image.zero(Int(next) * bs, bs) }
                 try image.set32(Int(b) * bs + i * 4, next)

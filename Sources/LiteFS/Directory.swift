@@ -61,13 +61,12 @@ extension FileSystem {
         let index = DirectoryIndex()
         let bs = sb.blockSize
         let blocks = Int(n.size / UInt64(bs))
-        index.gaps = [UInt16](repeating: 0, count: blocks)
         index.entries.reserveCapacity(blocks * 16)
         for l in 0..<blocks {
             let phys = try mapBlock(dir, n, UInt64(l))
             guard phys != 0 else { throw corrupt("directory has a hole at block \(l)", "directory inode \(dir)") }
+            index.appendBlock()
             var off = 0
-            var gap = 0
             while off < bs {
                 let d = try readDirent(phys, off, dir)
                 if d.inode != 0 {
@@ -76,13 +75,10 @@ extension FileSystem {
                     if index.entries.updateValue(slot, forKey: name) != nil {
                         throw corrupt("the name '\(String(decoding: name, as: UTF8.self))' appears twice", "directory inode \(dir)")
                     }
-                    gap = max(gap, d.recLen - direntSize(d.nameLen))
-                } else {
-                    gap = max(gap, d.recLen)
                 }
                 off += d.recLen
             }
-            index.setGap(l, gap)
+            try refreshGap(index, phys, l, dir)
         }
         guard let dot = index.entries[[0x2e]], dot.inode == dir, index.entries[[0x2e, 0x2e]] != nil else {
             throw corrupt("directory lacks a valid '.' or '..' entry", "directory inode \(dir)")
@@ -91,15 +87,19 @@ extension FileSystem {
         return index
     }
 
-    /// Recomputes the largest gap of directory block `l`.
+    /// Recomputes the room of directory block `l` exactly (one scan of the block).
     func refreshGap(_ index: DirectoryIndex, _ phys: UInt32, _ l: Int, _ dir: UInt32) throws {
-        var off = 0, gap = 0
+        var off = 0, hole = 0, last = 0, tail = 0
         while off < sb.blockSize {
             let d = try readDirent(phys, off, dir)
-            gap = max(gap, d.inode != 0 ? d.recLen - direntSize(d.nameLen) : d.recLen)
+            let gap = d.inode != 0 ? d.recLen - direntSize(d.nameLen) : d.recLen
+            if off + d.recLen >= sb.blockSize { last = off; tail = gap } else { hole = max(hole, gap) }
             off += d.recLen
         }
-        index.setGap(l, gap)
+        index.lastEntry[l] = UInt16(last)
+        index.tailGap[l] = UInt16(tail)
+        index.holeGap[l] = UInt16(hole)
+        index.updateRoomy(l)
     }
 
     /// Adds `name` → `ino` to directory `dir`. Updates and writes the directory inode.
@@ -107,52 +107,62 @@ extension FileSystem {
         let index = try directoryIndex(dir, dn)
         let need = direntSize(name.count)
         let bs = sb.blockSize
-        var l: Int
-        var phys: UInt32
-        if let b = index.blockWithRoom(need) {
-            l = b
-            phys = try mapBlock(dir, dn, UInt64(l))
-        } else {
-            // A new block holding one empty entry; linked into the map, then sized in.
-            l = Int(dn.size / UInt64(bs))
-            guard UInt64(l + 1) * UInt64(bs) <= UInt64(UInt32.max) else {
-                throw fail(.ENOSPC, "add directory entry", "directory inode \(dir)", hint: "the directory is at its maximum size")
+        while true {
+            var l: Int
+            var phys: UInt32
+            if let b = index.blockWithRoom(need) {
+                l = b
+                phys = try mapBlock(dir, dn, UInt64(l))
+            } else {
+                // A new block holding one empty entry; linked into the map, then sized in.
+                l = Int(dn.size / UInt64(bs))
+                guard UInt64(l + 1) * UInt64(bs) <= UInt64(UInt32.max) else {
+                    throw fail(.ENOSPC, "add directory entry", "directory inode \(dir)", hint: "the directory is at its maximum size")
+                }
+                let (fresh, _) = try mapOrAllocate(dir, &dn, UInt64(l), zero: false, privileged: privileged)
+                phys = fresh
+                try writeDirent(phys, 0, RawDirent(inode: 0, recLen: bs, nameLen: 0, type: 0), name: nil)
+                dn.size += UInt64(bs)
+                index.appendBlock()
+                index.tailGap[l] = UInt16(bs)
+                index.updateRoomy(l)
             }
-            let (fresh, _) = try mapOrAllocate(dir, &dn, UInt64(l), zero: false, privileged: privileged)
-            phys = fresh
-            try writeDirent(phys, 0, RawDirent(inode: 0, recLen: bs, nameLen: 0, type: 0), name: nil)
-            dn.size += UInt64(bs)
-            index.gaps.append(0)
-            index.setGap(l, bs)
-        }
-        var off = 0
-        while off < bs {
+            // The tail first (no scan); otherwise look for a gap left by a removal.
+            var candidates: [Int] = []
+            if Int(index.tailGap[l]) >= need { candidates = [Int(index.lastEntry[l])] }
+            else {
+                var off = 0
+                while off < bs {
+                    let d = try readDirent(phys, off, dir)
+                    if d.recLen - (d.inode == 0 ? 0 : direntSize(d.nameLen)) >= need { candidates = [off]; break }
+                    off += d.recLen
+                }
+            }
+            guard let off = candidates.first else {
+                // The bound was stale: make it exact and look again.
+                try refreshGap(index, phys, l, dir)
+                continue
+            }
             let d = try readDirent(phys, off, dir)
             let used = d.inode == 0 ? 0 : direntSize(d.nameLen)
-            if d.recLen - used >= need {
-                let entry: RawDirent
-                let at: Int
-                if used == 0 {
-                    entry = RawDirent(inode: ino, recLen: d.recLen, nameLen: name.count, type: type.direntType)
-                    at = off
-                } else {
-                    // Write the new entry into the tail first, then shrink the old one
-                    // to hand the space over (a crash leaves the old entry covering it).
-                    entry = RawDirent(inode: ino, recLen: d.recLen - used, nameLen: name.count, type: type.direntType)
-                    at = off + used
-                }
-                try writeDirent(phys, at, entry, name: name)
-                if used != 0 {
-                    try image.set16(Int(phys) * bs + off + 4, UInt16(used))
-                }
-                index.entries[name] = DirectorySlot(inode: ino, type: type.direntType, position: UInt32(l * bs + at))
+            guard d.recLen - used >= need else { throw corrupt("directory block \(l) changed under its index", "directory inode \(dir)") }
+            let at = used == 0 ? off : off + used
+            // Write the new entry into the free space first, then shrink the old one
+            // to hand the space over (a crash leaves the old entry covering it).
+            let entry = RawDirent(inode: ino, recLen: d.recLen - used, nameLen: name.count, type: type.direntType)
+            try writeDirent(phys, at, entry, name: name)
+            if used != 0 { try image.set16(Int(phys) * bs + off + 4, UInt16(used)) }
+            index.entries[name] = DirectorySlot(inode: ino, type: type.direntType, position: UInt32(l * bs + at))
+            if off == Int(index.lastEntry[l]) {
+                index.lastEntry[l] = UInt16(at)
+                index.tailGap[l] = UInt16(entry.recLen - need)
+                index.updateRoomy(l)
+            } else {
                 try refreshGap(index, phys, l, dir)
-                try touchDirectory(dir, &dn)
-                return
             }
-            off += d.recLen
+            try touchDirectory(dir, &dn)
+            return
         }
-        throw corrupt("directory block \(l) has less room than its index recorded", "directory inode \(dir)")
     }
 
     /// Removes `name` from directory `dir` (the entry is merged into the one
@@ -175,13 +185,24 @@ extension FileSystem {
         }
         guard off == target else { throw corrupt("indexed entry position \(slot.position) is not on an entry boundary", "directory inode \(dir)") }
         let d = try readDirent(phys, off, dir)
+        let wasLast = off == Int(index.lastEntry[l])
         if let previous {
-            try image.set16(Int(phys) * bs + previous + 4, UInt16(previousRec + d.recLen))
+            let merged = previousRec + d.recLen
+            try image.set16(Int(phys) * bs + previous + 4, UInt16(merged))
+            let p = try readDirent(phys, previous, dir)
+            let gap = merged - (p.inode == 0 ? 0 : direntSize(p.nameLen))
+            if wasLast {
+                index.lastEntry[l] = UInt16(previous)
+                index.tailGap[l] = UInt16(gap)
+            } else {
+                index.holeGap[l] = max(index.holeGap[l], UInt16(gap))
+            }
         } else {
             try image.set32(Int(phys) * bs + off, 0)
+            if wasLast { index.tailGap[l] = UInt16(d.recLen) } else { index.holeGap[l] = max(index.holeGap[l], UInt16(d.recLen)) }
         }
+        index.updateRoomy(l)
         index.entries[name] = nil
-        try refreshGap(index, phys, l, dir)
         try touchDirectory(dir, &dn)
     }
 

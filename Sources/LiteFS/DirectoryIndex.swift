@@ -1,8 +1,13 @@
-// The in-memory index of one directory: name → entry position, plus which blocks
-// have room for a new entry. ext2's linear directories make every lookup a scan;
-// with this index, lookup/create/unlink cost the same in a 100,000-entry directory
-// as in a 10-entry one. Built once per directory per mount (one validated scan),
-// then kept in step with every change LiteFS makes.
+// The in-memory index of one directory: name → entry position, plus where each
+// block has room for a new entry. ext2's linear directories make every lookup a
+// scan; with this index, lookup/create/unlink cost the same in a 100,000-entry
+// directory as in a 10-entry one. Built once per directory per mount (one
+// validated scan), then kept in step with every change LiteFS makes.
+//
+// Room is tracked per block in two parts: the slack after the block's last entry
+// (where most new entries go, found without scanning the block), and an upper
+// bound on the largest gap left elsewhere by removed entries (used, and made
+// exact, only when the tail is full).
 
 struct DirectorySlot {
     var inode: UInt32
@@ -13,26 +18,35 @@ struct DirectorySlot {
 
 final class DirectoryIndex {
     var entries: [[UInt8]: DirectorySlot] = [:]
-    /// Largest free gap (bytes) in each directory block.
-    var gaps: [UInt16] = []
-    /// Blocks whose largest gap is at least `roomyGap`: where new entries go first.
+    /// Offset of the last entry in each block.
+    var lastEntry: [UInt16] = []
+    /// Free bytes after the last entry's name in each block.
+    var tailGap: [UInt16] = []
+    /// At least the largest gap before the last entry in each block (may be stale high).
+    var holeGap: [UInt16] = []
+    /// Blocks that may have room for a short name: where new entries go first.
     var roomy = Set<Int>()
-    static let roomyGap = 32
+    static let roomyGap = 24
 
-    func setGap(_ block: Int, _ gap: Int) {
-        gaps[block] = UInt16(gap)
-        if gap >= DirectoryIndex.roomyGap { roomy.insert(block) } else { roomy.remove(block) }
+    func appendBlock() {
+        lastEntry.append(0); tailGap.append(0); holeGap.append(0)
     }
 
-    /// A block with a gap of at least `need` bytes, if one is known.
+    func updateRoomy(_ block: Int) {
+        if max(tailGap[block], holeGap[block]) >= DirectoryIndex.roomyGap { roomy.insert(block) } else { roomy.remove(block) }
+    }
+
+    /// A block that may have `need` bytes free, if one is known.
     func blockWithRoom(_ need: Int) -> Int? {
         var tries = 0
+        var fallback: Int? = nil
         for b in roomy {
-            if Int(gaps[b]) >= need { return b }
+            if Int(tailGap[b]) >= need { return b }
+            if fallback == nil && Int(holeGap[b]) >= need { fallback = b }
             tries += 1
-            if tries >= 16 { break }
+            if tries >= 8 { break }
         }
-        return nil
+        return fallback
     }
 
     /// Entries other than "." and "..".

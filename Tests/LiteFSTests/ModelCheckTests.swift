@@ -84,7 +84,8 @@ struct ReferenceModel {
         var files: [[String]] = [], dirs: [[String]] = [[]]
         var stack: [([String], Int)] = [([], 1)]
         while let (parts, id) = stack.popLast() {
-            for (name, child) in model.nodes[id]!.children {
+            // Sorted: Dictionary order varies between runs, the workload must not.
+            for (name, child) in model.nodes[id]!.children.sorted(by: { $0.key < $1.key }) {
                 if model.nodes[child]!.kind == .directory {
                     dirs.append(parts + [name])
                     if parts.count < 2 { stack.append((parts + [name], child)) }
