@@ -143,14 +143,53 @@ extension FileSystem {
     func seekDataOrHole(_ ino: UInt32, _ n: Inode, _ offset: UInt64, data: Bool) throws -> UInt64 {
         guard offset < n.size else { throw fail(.ENXIO, data ? "lseek SEEK_DATA" : "lseek SEEK_HOLE", "inode \(ino)") }
         let bs = UInt64(sb.blockSize)
-        var l = offset / bs
         let blocks = (n.size + bs - 1) / bs
+        if data {
+            guard let l = try nextMappedBlock(ino, n, from: offset / bs, limit: blocks) else {
+                throw fail(.ENXIO, "lseek SEEK_DATA", "inode \(ino)")
+            }
+            return max(offset, l * bs)
+        }
+        // Holes: step over mapped blocks (at most the blocks the file owns).
+        var l = offset / bs
         while l < blocks {
-            let mapped = try mapBlock(ino, n, l) != 0
-            if mapped == data { return max(offset, l * bs) }
+            if try mapBlock(ino, n, l) == 0 { return max(offset, l * bs) }
             l += 1
         }
-        if data { throw fail(.ENXIO, "lseek SEEK_DATA", "inode \(ino)") }
         return n.size
+    }
+
+    /// The first mapped logical block in [from, limit), skipping whole empty
+    /// indirect subtrees, so a terabyte-sized sparse file costs a few lookups.
+    func nextMappedBlock(_ ino: UInt32, _ n: Inode, from: UInt64, limit: UInt64) throws -> UInt64? {
+        let p = UInt64(sb.pointersPerBlock)
+        var l = from
+        while l < limit {
+            if l < 12 {
+                if n.block[Int(l)] != 0 { return l }
+                l += 1
+                continue
+            }
+            // Which indirect region, its base and depth.
+            var base: UInt64 = 12, span = p, level = 1
+            while level <= 3 && l >= base + span { base += span; span *= p; level += 1 }
+            guard level <= 3 else { return nil }
+            var b = n.block[11 + level]
+            try checkPointer(b, ino)
+            let r = l - base
+            var subtree = span
+            var next: UInt64? = b == 0 ? base + span : nil
+            if next == nil {
+                for _ in 0..<level {
+                    subtree /= p
+                    b = try readPointer(b, Int((r / subtree) % p), ino)
+                    // An empty pointer: skip everything under it.
+                    if b == 0 { next = base + (r / subtree + 1) * subtree; break }
+                }
+            }
+            guard let next else { return l }
+            l = next
+        }
+        return nil
     }
 }
