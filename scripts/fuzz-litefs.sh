@@ -25,6 +25,8 @@ printf '\x01' > corpus/base-4k
 printf '\x00\x38\x04\x00\x00' > corpus/sb-magic
 printf '\x00\x08\x08\x00\xff' > corpus/gdt
 printf '\x01\x10\x30\x00\x41' > corpus/inode
+# Inputs that once crashed or hung the harness (fixed since): kept as seeds.
+cp "$root"/Fuzz/LiteFSFuzz/regressions/* corpus/
 
 ./litefs-fuzz -runs="$iterations" -timeout=10 -rss_limit_mb=2048 -max_len=256 -print_final_stats=1 corpus
 echo "fuzz-litefs: $iterations iterations ran clean"

@@ -9,6 +9,7 @@ import Glibc
 #endif
 
 let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> Void)] = [
+    ("fs", "LiteFS in-process vs the kernel (tmpfs, loop-mounted ext2): metadata ops, IOPS, MB/s", FSSuite.run),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

@@ -214,8 +214,8 @@ extension FileSystem {
         }
         do {
             for i in 0..<15 { try visit(n.block[i], i < 12 ? 0 : i - 11) }
-            let expected = UInt64(n.sectors) - (n.fileACL != 0 ? UInt64(sb.blockSize / 512) : 0)
-            guard count * UInt64(sb.blockSize / 512) == expected else {
+            let aclSectors: UInt64 = n.fileACL != 0 ? UInt64(sb.blockSize / 512) : 0
+            guard UInt64(n.sectors) >= aclSectors, count * UInt64(sb.blockSize / 512) == UInt64(n.sectors) - aclSectors else {
                 throw corrupt("i_blocks says \(n.sectors) sectors but the block map holds \(count) blocks", "inode \(ino)")
             }
             if n.isDirectory || n.isSymlink {

@@ -61,7 +61,7 @@ extension FileSystem {
         let index = DirectoryIndex()
         let bs = sb.blockSize
         let blocks = Int(n.size / UInt64(bs))
-        index.entries.reserveCapacity(blocks * 16)
+        index.entries.reserveCapacity(min(blocks * 16, 1 << 16))
         for l in 0..<blocks {
             let phys = try mapBlock(dir, n, UInt64(l))
             guard phys != 0 else { throw corrupt("directory has a hole at block \(l)", "directory inode \(dir)") }

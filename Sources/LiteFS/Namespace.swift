@@ -330,8 +330,12 @@ extension FileSystem {
         if dN.isDirectory { try retargetEntry(dIno, &dN, [0x2e, 0x2e], src.dir, .directory, touch: false) }
         if sN.isDirectory != dN.isDirectory {
             // One directory changed parents: move one link count across.
-            if sN.isDirectory { dst.dirInode.links += 1; src.dirInode.links -= 1 }
-            else { src.dirInode.links += 1; dst.dirInode.links -= 1 }
+            // Saturating: the counts come from a possibly damaged image.
+            if sN.isDirectory {
+                dst.dirInode.links = min(maxLinks, dst.dirInode.links &+ 1); src.dirInode.links = max(1, src.dirInode.links &- 1)
+            } else {
+                src.dirInode.links = min(maxLinks, src.dirInode.links &+ 1); dst.dirInode.links = max(1, dst.dirInode.links &- 1)
+            }
             try writeInode(src.dir, src.dirInode)
             try writeInode(dst.dir, dst.dirInode)
         }

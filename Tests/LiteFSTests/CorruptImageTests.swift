@@ -143,6 +143,10 @@ func walkImage(_ path: String) -> WalkOutcome {
                 let bitmap = img.u32(img.descriptors) * img.blockSize
                 let bit = block - 1
                 img.bytes[bitmap + bit / 8] &= ~UInt8(1 << (bit % 8)) }, nil, ["/file2"]),
+            ("i_blocks smaller than its attribute block", { img, ino in
+                let o = img.inodeOffset(Int(ino["/file1"]!))
+                img.set32(o + 104, img.block(ofInode: Int(ino["/file2"]!), 0))
+                img.set32(o + 28, 0) }, nil, ["/file1"]),
             ("file size beyond the format limit", { img, ino in
                 img.set32(img.inodeOffset(Int(ino["/file1"]!)) + 108, 0x7fff_ffff) }, nil, ["/file1"]),
             ("slow symlink length past its block", { img, ino in img.set32(img.inodeOffset(Int(ino["/slow"]!)) + 4, 5000) }, nil, ["/slow"]),
