@@ -5,6 +5,14 @@
 
 import LiteSystem
 
+/// Indexes from an inode to one leaf pointer: i_block slot, then up to three levels.
+struct MapPath {
+    var slot: Int
+    var count: Int
+    var i0: Int, i1: Int, i2: Int
+    subscript(level: Int) -> Int { level == 0 ? i0 : (level == 1 ? i1 : i2) }
+}
+
 extension FileSystem {
     /// Checks a pointer read from inode `ino`: 0 (a hole) or a data block.
     @inline(__always)
@@ -22,27 +30,63 @@ extension FileSystem {
     }
 
     /// The path of indexes from the inode to the leaf pointer of logical block `l`:
-    /// (slot in i_block, then one index per indirect level).
-    func mapPath(_ l: UInt64) throws -> (slot: Int, indexes: [Int]) {
+    /// the slot in i_block, then one index per indirect level (no heap allocation:
+    /// this is on every read and write).
+    func mapPath(_ l: UInt64) throws -> MapPath {
         let p = UInt64(sb.pointersPerBlock)
-        if l < 12 { return (Int(l), []) }
+        if l < 12 { return MapPath(slot: Int(l), count: 0, i0: 0, i1: 0, i2: 0) }
         var r = l - 12
-        if r < p { return (12, [Int(r)]) }
+        if r < p { return MapPath(slot: 12, count: 1, i0: Int(r), i1: 0, i2: 0) }
         r -= p
-        if r < p * p { return (13, [Int(r / p), Int(r % p)]) }
+        if r < p * p { return MapPath(slot: 13, count: 2, i0: Int(r / p), i1: Int(r % p), i2: 0) }
         r -= p * p
-        if r < p * p * p { return (14, [Int(r / (p * p)), Int((r / p) % p), Int(r % p)]) }
+        if r < p * p * p { return MapPath(slot: 14, count: 3, i0: Int(r / (p * p)), i1: Int((r / p) % p), i2: Int(r % p)) }
         throw fail(.EFBIG, "map block", hint: "logical block \(l) is beyond the triple-indirect range")
+    }
+
+    /// Longest run of logical blocks from `l` (at most `limit`) that map to
+    /// consecutive physical blocks, or that are all holes: (first physical block
+    /// or 0, length). Scans one leaf pointer block, so a run never crosses it.
+    func mapRun(_ ino: UInt32, _ n: Inode, _ l: UInt64, limit: Int) throws -> (UInt32, Int) {
+        let path = try mapPath(l)
+        if path.count == 0 {
+            let first = n.block[path.slot]
+            try checkPointer(first, ino)
+            var length = 1
+            while length < limit && path.slot + length < 12 {
+                let next = n.block[path.slot + length]
+                try checkPointer(next, ino)
+                if first == 0 ? next != 0 : next != first &+ UInt32(length) { break }
+                length += 1
+            }
+            return (first, length)
+        }
+        var b = n.block[path.slot]
+        try checkPointer(b, ino)
+        for level in 0..<(path.count - 1) {
+            if b == 0 { return (0, 1) }
+            b = try readPointer(b, path[level], ino)
+        }
+        if b == 0 { return (0, 1) }
+        let leafIndex = path[path.count - 1]
+        let first = try readPointer(b, leafIndex, ino)
+        var length = 1
+        while length < limit && leafIndex + length < sb.pointersPerBlock {
+            let next = try readPointer(b, leafIndex + length, ino)
+            if first == 0 ? next != 0 : next != first &+ UInt32(length) { break }
+            length += 1
+        }
+        return (first, length)
     }
 
     /// Physical block of logical block `l`, or 0 for a hole.
     func mapBlock(_ ino: UInt32, _ n: Inode, _ l: UInt64) throws -> UInt32 {
-        let (slot, indexes) = try mapPath(l)
-        var b = n.block[slot]
+        let path = try mapPath(l)
+        var b = n.block[path.slot]
         try checkPointer(b, ino)
-        for i in indexes {
+        for level in 0..<path.count {
             if b == 0 { return 0 }
-            b = try readPointer(b, i, ino)
+            b = try readPointer(b, path[level], ino)
         }
         return b
     }
@@ -51,24 +95,26 @@ extension FileSystem {
     /// on the way, zeroed) if it is a hole. Returns (block, newlyAllocated).
     /// The new block is zeroed when `zero` is set; it is linked only after that.
     func mapOrAllocate(_ ino: UInt32, _ n: inout Inode, _ l: UInt64, zero: Bool, privileged: Bool) throws -> (UInt32, Bool) {
-        let (slot, indexes) = try mapPath(l)
+        let path = try mapPath(l)
+        let slot = path.slot
         let bs = sb.blockSize
         // Allocate next to the previous block of the file, so files stay contiguous.
         var goal = n.block[0] != 0 ? n.block[0] : groups[Int((ino - 1) / sb.inodesPerGroup)].inodeTable
-        if indexes.isEmpty && slot > 0 && n.block[slot - 1] != 0 { goal = n.block[slot - 1] &+ 1 }
+        if path.count == 0 && slot > 0 && n.block[slot - 1] != 0 { goal = n.block[slot - 1] &+ 1 }
         var b = n.block[slot]
         try checkPointer(b, ino)
         if b == 0 {
             let fresh = try allocateBlock(goal: goal, privileged: privileged)
-            if !indexes.isEmpty || zero { try image.zero(Int(fresh) * bs, bs) }
+            if path.count > 0 || zero { try image.zero(Int(fresh) * bs, bs) }
             n.block[slot] = fresh
             n.sectors &+= UInt32(bs / 512)
-            if indexes.isEmpty { return (fresh, true) }
+            if path.count == 0 { return (fresh, true) }
             b = fresh
         }
-        for (level, i) in indexes.enumerated() {
+        for level in 0..<path.count {
+            let i = path[level]
             goal = b &+ 1
-            let leaf = level == indexes.count - 1
+            let leaf = level == path.count - 1
             var next = try readPointer(b, i, ino)
             if next == 0 {
                 if i > 0 {
@@ -150,20 +196,22 @@ extension FileSystem {
 
     /// Frees logical block `l` only (a punched hole); indirect blocks stay.
     func freeLogicalBlock(_ ino: UInt32, _ n: inout Inode, _ l: UInt64) throws {
-        let (slot, indexes) = try mapPath(l)
+        let path = try mapPath(l)
+        let slot = path.slot
         var b = n.block[slot]
         try checkPointer(b, ino)
         if b == 0 { return }
-        if indexes.isEmpty {
+        if path.count == 0 {
             n.block[slot] = 0
             try freeBlock(b)
             n.sectors &-= UInt32(sb.blockSize / 512)
             return
         }
-        for (level, i) in indexes.enumerated() {
+        for level in 0..<path.count {
+            let i = path[level]
             let next = try readPointer(b, i, ino)
             if next == 0 { return }
-            if level == indexes.count - 1 {
+            if level == path.count - 1 {
                 try image.set32(Int(b) * sb.blockSize + i * 4, 0)
                 try freeBlock(next)
                 n.sectors &-= UInt32(sb.blockSize / 512)

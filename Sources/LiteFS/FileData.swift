@@ -1,7 +1,14 @@
 // File contents: read, write, truncate, fallocate and SEEK_DATA/SEEK_HOLE over
 // the block map. Holes read as zeros and take no blocks. Crash ordering: a new
-// block is zeroed (when partly written) and filled before it is linked, and the
-// size is raised after the data is in place; a shrink lowers the size first.
+// block that is only partly written is zeroed before it is linked; a fully
+// written one is linked, then filled, and the size is raised only after the data
+// is in place, so after a crash stale bytes of a reused block can only show up
+// past the end of the file or in a hole being filled. A shrink lowers the size
+// first, then frees.
+
+/// Copies at least this large prefault their pages in one madvise call instead
+/// of taking a page fault per 4 KiB page.
+let prefaultThreshold = 64 << 10
 
 #if canImport(Glibc)
 import Glibc
@@ -10,6 +17,7 @@ import LiteSystem
 
 extension FileSystem {
     /// Reads up to `count` bytes at `offset` into `buffer`. Returns the count read.
+    /// Copies whole runs of physically consecutive blocks with one memcpy.
     func readData(_ ino: UInt32, _ n: Inode, _ offset: UInt64, _ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
         guard offset < n.size, count > 0 else { return 0 }
         let total = Int(min(UInt64(count), n.size - offset))
@@ -17,46 +25,63 @@ extension FileSystem {
         var done = 0
         while done < total {
             let pos = offset + UInt64(done)
-            let l = pos / UInt64(bs)
             let inBlock = Int(pos % UInt64(bs))
-            let chunk = min(bs - inBlock, total - done)
-            let phys = try mapBlock(ino, n, l)
+            let wanted = (inBlock + total - done + bs - 1) / bs
+            let (phys, run) = try mapRun(ino, n, pos / UInt64(bs), limit: wanted)
+            let bytes = min(run * bs - inBlock, total - done)
             if phys == 0 {
-                memset(buffer + done, 0, chunk)
+                memset(buffer + done, 0, bytes)
             } else {
-                try image.copyOut(Int(phys) * bs + inBlock, chunk, to: buffer + done)
+                let at = Int(phys) * bs + inBlock
+                if bytes >= prefaultThreshold { image.prefault(at, bytes, write: false) }
+                try image.copyOut(at, bytes, to: buffer + done)
             }
-            done += chunk
+            done += bytes
         }
         return done
     }
 
     /// Writes `count` bytes at `offset`. Returns the count written (short on ENOSPC
-    /// after some progress; ENOSPC with none).
+    /// after some progress; ENOSPC with none). Works in batches of up to 1 MiB:
+    /// first every block of the batch is mapped (allocated where it is a hole;
+    /// zeroed first when only partly written), then the data is copied in runs of
+    /// consecutive blocks. The size is raised only after the data is in place.
     func writeData(_ ino: UInt32, _ n: inout Inode, _ offset: UInt64, _ buffer: UnsafeRawPointer, _ count: Int, privileged: Bool) throws -> Int {
         guard count > 0 else { return 0 }
         let limit = sb.maxFileSize
         guard offset < limit else { throw fail(.EFBIG, "write", "inode \(ino)", hint: "offset \(offset) is at or past the \(limit)-byte file size limit") }
         let total = Int(min(UInt64(count), limit - offset))
         let bs = sb.blockSize
+        let batch = 256 * bs
         var done = 0
         var failure: Error? = nil
-        while done < total {
-            let pos = offset + UInt64(done)
-            let l = pos / UInt64(bs)
-            let inBlock = Int(pos % UInt64(bs))
-            let chunk = min(bs - inBlock, total - done)
-            let partial = chunk < bs
-            let phys: UInt32
-            do {
-                // A partly written new block must not expose old bytes: zero it first.
-                (phys, _) = try mapOrAllocate(ino, &n, l, zero: partial, privileged: privileged)
-            } catch {
-                failure = error
-                break
+        while done < total && failure == nil {
+            let batchEnd = min(total, done + batch)
+            var mapped = done
+            while mapped < batchEnd {
+                let pos = offset + UInt64(mapped)
+                let inBlock = Int(pos % UInt64(bs))
+                let chunk = min(bs - inBlock, batchEnd - mapped)
+                do {
+                    _ = try mapOrAllocate(ino, &n, pos / UInt64(bs), zero: chunk < bs, privileged: privileged)
+                } catch {
+                    failure = error
+                    break
+                }
+                mapped += chunk
             }
-            try image.copyIn(Int(phys) * bs + inBlock, chunk, from: buffer + done)
-            done += chunk
+            while done < mapped {
+                let pos = offset + UInt64(done)
+                let inBlock = Int(pos % UInt64(bs))
+                let wanted = (inBlock + mapped - done + bs - 1) / bs
+                let (phys, run) = try mapRun(ino, n, pos / UInt64(bs), limit: wanted)
+                guard phys != 0 else { throw corrupt("a block just mapped reads back as a hole", "inode \(ino)") }
+                let bytes = min(run * bs - inBlock, mapped - done)
+                let at = Int(phys) * bs + inBlock
+                if bytes >= prefaultThreshold { image.prefault(at, bytes, write: true) }
+                try image.copyIn(at, bytes, from: buffer + done)
+                done += bytes
+            }
         }
         let end = offset + UInt64(done)
         if end > n.size { n.size = end }
