@@ -119,7 +119,7 @@ extension FileSystem {
                 guard UInt64(l + 1) * UInt64(bs) <= UInt64(UInt32.max) else {
                     throw fail(.ENOSPC, "add directory entry", "directory inode \(dir)", hint: "the directory is at its maximum size")
                 }
-                let (fresh, _) = try mapOrAllocate(dir, &dn, UInt64(l), zero: false, privileged: privileged)
+                let (fresh, _) = try mapOrAllocate(dir, &dn, UInt64(l), zero: true, privileged: privileged)
                 phys = fresh
                 try writeDirent(phys, 0, RawDirent(inode: 0, recLen: bs, nameLen: 0, type: 0), name: nil)
                 dn.size += UInt64(bs)

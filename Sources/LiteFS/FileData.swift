@@ -6,9 +6,6 @@
 // past the end of the file or in a hole being filled. A shrink lowers the size
 // first, then frees.
 
-/// Copies at least this large prefault their pages in one madvise call instead
-/// of taking a page fault per 4 KiB page.
-let prefaultThreshold = 64 << 10
 
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +30,6 @@ extension FileSystem {
                 memset(buffer + done, 0, bytes)
             } else {
                 let at = Int(phys) * bs + inBlock
-                if bytes >= prefaultThreshold { image.prefault(at, bytes, write: false) }
                 try image.copyOut(at, bytes, to: buffer + done)
             }
             done += bytes
@@ -78,7 +74,6 @@ extension FileSystem {
                 guard phys != 0 else { throw corrupt("a block just mapped reads back as a hole", "inode \(ino)") }
                 let bytes = min(run * bs - inBlock, mapped - done)
                 let at = Int(phys) * bs + inBlock
-                if bytes >= prefaultThreshold { image.prefault(at, bytes, write: true) }
                 try image.copyIn(at, bytes, from: buffer + done)
                 done += bytes
             }

@@ -62,7 +62,8 @@ public final class FileSystem: @unchecked Sendable {
             reason = "read-only compatible feature(s) \(Ext2Feature.names(unknownRo, Ext2Feature.roCompatNames).joined(separator: ", ")) not supported for writing"
         }
         let writable = reason == nil
-        let image = writable ? try ImageMapping(path: imagePath, writable: true) : probe
+        let image = writable || options.prefault
+            ? try ImageMapping(path: imagePath, writable: writable, prefault: options.prefault) : probe
         let sb = try Superblock.read(image)
         let (groups, metadata) = try FileSystem.readDescriptors(image, sb)
         self.image = image

@@ -62,11 +62,13 @@ extension LiteFS {
         }
         let inodesCount = inodesPerGroup * groupCount
 
-        // A zero-filled (sparse) file of exactly the size.
+        // The file is sized, not emptied: an existing (preallocated) image keeps its
+        // pages. Every structure the format defines is written or zeroed below;
+        // data blocks need not be, as LiteFS zeroes what it links without filling.
         let fd = path.withCString { Glibc.open($0, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { throw fail(.current, "format: open", path) }
         let imageBytes = Int64(blocks) * Int64(bs)
-        let truncated = ftruncate(fd, 0) == 0 && ftruncate(fd, off_t(max(imageBytes, Int64(size)))) == 0
+        let truncated = ftruncate(fd, off_t(max(imageBytes, Int64(size)))) == 0
         let err = Errno.current
         Glibc.close(fd)
         guard truncated else { throw fail(err, "format: ftruncate", path) }
@@ -98,6 +100,8 @@ extension LiteFS {
             let first = groupFirst(g)
             let count = groupBlocks(g)
             let bitmap = Int(descriptors[g].blockBitmap) * bs
+            try image.zero(bitmap, bs)
+            try image.zero(Int(descriptors[g].inodeBitmap) * bs, bs)
             let usedEnd = g == 0 ? usedInGroup0 : Int(descriptors[g].inodeTable) + tableBlocks
             let used = usedEnd - first
             for bit in 0..<used { try image.set8(bitmap + bit / 8, try image.u8(bitmap + bit / 8) | UInt8(1 << (bit % 8))) }
@@ -191,6 +195,7 @@ extension LiteFS {
         }
         func writeDirBlock(_ block: Int, entries: [(UInt32, [UInt8])]) throws {
             let o = block * bs
+            try image.zero(o, bs)
             var off = 0
             for (i, (ino, name)) in entries.enumerated() {
                 let rec = i == entries.count - 1 ? bs - off : (8 + name.count + 3) & ~3

@@ -29,12 +29,14 @@ final class ImageMapping: @unchecked Sendable {
     let writable: Bool
     /// Pages written since the last sync, in `dirtyChunkSize` units, so fsync can
     /// msync only what changed.
-    var dirtyChunks: [UInt64]
-    var anyDirty = false
+    /// A bitmap of dirty chunks. A raw buffer, not an Array: markDirty runs on
+    /// every store, and an Array in a class pays exclusivity checks each time.
+    let dirtyChunks: UnsafeMutablePointer<UInt64>
+    let dirtyWords: Int
     static let dirtyChunkShift = 16
 
     /// Maps an existing image. `writable` false maps it read-only (PROT_READ).
-    init(path: String, writable: Bool) throws {
+    init(path: String, writable: Bool, prefault: Bool = false) throws {
         let fd = path.withCString { open($0, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC) }
         guard fd >= 0 else { throw fail(.current, "open image", path) }
         var st = stat()
@@ -47,7 +49,10 @@ final class ImageMapping: @unchecked Sendable {
             throw fail(.EINVAL, "mount", path, hint: "the image is \(size) bytes, too small to hold an ext2 superblock")
         }
         let prot = writable ? (PROT_READ | PROT_WRITE) : PROT_READ
-        let p = mmap(nil, size, prot, MAP_SHARED, fd, 0)
+        // MAP_POPULATE: build every page-table entry now. Mapping a page costs
+        // microseconds on some virtual machines (about 2.4 µs per 4 KiB measured
+        // here), so a long-lived service pays it once at mount instead of on first use.
+        let p = mmap(nil, size, prot, MAP_SHARED | (prefault ? MAP_POPULATE : 0), fd, 0)
         guard let p, p != MAP_FAILED else {
             let e = Errno.current; close(fd); throw fail(e, "mmap image", path)
         }
@@ -55,10 +60,13 @@ final class ImageMapping: @unchecked Sendable {
         self.base = p
         self.size = size
         self.writable = writable
-        self.dirtyChunks = [UInt64](repeating: 0, count: ((size >> ImageMapping.dirtyChunkShift) >> 6) + 1)
+        self.dirtyWords = ((size >> ImageMapping.dirtyChunkShift) >> 6) + 1
+        self.dirtyChunks = UnsafeMutablePointer<UInt64>.allocate(capacity: dirtyWords)
+        self.dirtyChunks.initialize(repeating: 0, count: dirtyWords)
     }
 
     deinit {
+        dirtyChunks.deallocate()
         munmap(base, size)
         close(fd)
     }
@@ -130,30 +138,18 @@ final class ImageMapping: @unchecked Sendable {
         guard count > 0 else { return }
         let first = offset >> ImageMapping.dirtyChunkShift
         let last = (offset + count - 1) >> ImageMapping.dirtyChunkShift
-        anyDirty = true
         for c in first...last { dirtyChunks[c >> 6] |= 1 << UInt64(c & 63) }
-    }
-
-    /// Maps the pages of [offset, offset+count) in one go (MADV_POPULATE_WRITE /
-    /// _READ, Linux 5.14+), so a large copy does not take one fault per page.
-    /// Best effort: on older kernels the copy simply faults as usual.
-    func prefault(_ offset: Int, _ count: Int, write: Bool) {
-        let page = 4096
-        let start = offset & ~(page - 1)
-        let end = min(size, (offset + count + page - 1) & ~(page - 1))
-        guard end > start, !(write && !writable) else { return }
-        _ = madvise(base + start, end - start, write ? 23 : 22)
     }
 
     /// msync(MS_SYNC) of every chunk written since the last call, coalesced into runs.
     func syncDirty() throws {
-        guard anyDirty else { return }
         var chunks: [Int] = []
-        for (w, word) in dirtyChunks.enumerated() where word != 0 {
+        for w in 0..<dirtyWords where dirtyChunks[w] != 0 {
+            let word = dirtyChunks[w]
             for b in 0..<64 where word & (1 << UInt64(b)) != 0 { chunks.append(w << 6 | b) }
             dirtyChunks[w] = 0
         }
-        anyDirty = false
+        guard !chunks.isEmpty else { return }
         var i = 0
         while i < chunks.count {
             var j = i

@@ -32,6 +32,23 @@ enum IN {
     static let rootIno: UInt32 = 2
 }
 
+/// i_block: 15 pointers held inline (an Array would cost an allocation on every
+/// inode read, which is on every operation).
+struct BlockPointers {
+    var storage: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
+                  UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    subscript(i: Int) -> UInt32 {
+        get {
+            precondition(i >= 0 && i < 15)
+            return withUnsafeBytes(of: storage) { $0.load(fromByteOffset: i * 4, as: UInt32.self) }
+        }
+        set {
+            precondition(i >= 0 && i < 15)
+            withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: newValue, toByteOffset: i * 4, as: UInt32.self) }
+        }
+    }
+}
+
 /// One inode, as read from the inode table.
 struct Inode {
     var mode: UInt16 = 0
@@ -44,7 +61,7 @@ struct Inode {
     /// i_blocks: 512-byte sectors in use, including indirect blocks.
     var sectors: UInt32 = 0
     var flags: UInt32 = 0
-    var block = [UInt32](repeating: 0, count: 15)
+    var block = BlockPointers()
     var generation: UInt32 = 0
     var fileACL: UInt32 = 0
 

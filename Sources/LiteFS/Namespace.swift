@@ -44,9 +44,7 @@ extension FileSystem {
             } else if let target = symlinkTarget {
                 n.size = UInt64(target.count)
                 if target.count < 60 {
-                    var words = [UInt32](repeating: 0, count: 15)
-                    for (i, byte) in target.enumerated() { words[i / 4] |= UInt32(byte) << (8 * UInt32(i % 4)) }
-                    n.block = words
+                    for (i, byte) in target.enumerated() { n.block[i / 4] |= UInt32(byte) << (8 * UInt32(i % 4)) }
                 } else {
                     let (block, _) = try mapOrAllocate(ino, &n, 0, zero: true, privileged: privileged)
                     try target.withUnsafeBytes { try image.copyIn(Int(block) * sb.blockSize, target.count, from: $0.baseAddress!) }

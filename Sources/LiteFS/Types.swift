@@ -142,7 +142,10 @@ public struct MountOptions: Sendable {
     public var readOnly = false
     /// How many FileHandles may be open at once (EMFILE beyond).
     public var maxOpenFiles = 65536
-    public init(readOnly: Bool = false, maxOpenFiles: Int = 65536) {
-        self.readOnly = readOnly; self.maxOpenFiles = maxOpenFiles
+    /// Map every page of the image at mount (MAP_POPULATE): mount takes longer
+    /// (the whole image's page tables are built), first accesses take no faults.
+    public var prefault = false
+    public init(readOnly: Bool = false, maxOpenFiles: Int = 65536, prefault: Bool = false) {
+        self.readOnly = readOnly; self.maxOpenFiles = maxOpenFiles; self.prefault = prefault
     }
 }

@@ -25,6 +25,22 @@ import LiteSystem
         #expect(fsck(path).clean)
     }
 
+    @Test func formatOverAnOldFileAndPrefaultMount() throws {
+        // format sizes the file without emptying it: stale bytes must not leak
+        // into any structure.
+        let scratch = ScratchDirectory()
+        let path = scratch.file("reused.img")
+        hostWrite(path, contentBytes(5, 8 << 20))
+        try LiteFS.format(image: path, size: 8 << 20, options: FormatOptions(blockSize: 1024, inodeSize: 128))
+        let check = fsck(path)
+        #expect(check.clean, "\(check.output)")
+        let fs = try FileSystem(imagePath: path, options: MountOptions(prefault: true))
+        try writeWholeFile(fs, "/x", contentBytes(6, 70_000))
+        #expect(try readWholeFile(fs, "/x") == contentBytes(6, 70_000))
+        try fs.unmount()
+        #expect(fsck(path).clean)
+    }
+
     @Test func openFlagsAndErrnos() throws {
         let scratch = ScratchDirectory()
         let fs = try fresh(scratch)
