@@ -8,8 +8,7 @@ extension FileSystem {
     /// Allocates one block, preferably near `goal`. Counts it in the descriptor and
     /// claims it. `privileged` may use the root-reserved blocks.
     func allocateBlock(goal: UInt32, privileged: Bool) throws -> UInt32 {
-        var free: UInt64 = 0
-        for g in groups { free += UInt64(g.freeBlocks) }
+        let free = freeBlocksTotal
         if free == 0 || (!privileged && free <= UInt64(sb.reservedBlocks)) {
             throw fail(.ENOSPC, "allocate block", imagePath, hint: "no free blocks left")
         }
@@ -34,11 +33,13 @@ extension FileSystem {
                 let byte = bitmap + bit / 8
                 try image.set8(byte, try image.u8(byte) | UInt8(1 << (bit % 8)))
                 groups[g].freeBlocks -= 1
-                try storeDescriptor(g)
+                freeBlocksTotal -= 1
+                try image.set16(descriptorOffset(g) + GD.freeBlocks, groups[g].freeBlocks)
                 claimed.insert(Int(block))
                 return block
             }
             // The descriptor said free blocks, the bitmap says none: trust the bitmap.
+            freeBlocksTotal -= UInt64(groups[g].freeBlocks)
             groups[g].freeBlocks = 0
             try storeDescriptor(g)
         }
@@ -79,8 +80,8 @@ extension FileSystem {
             throw corrupt("block \(block) is freed but already marked free in the bitmap", "block bitmap \(g)")
         }
         try image.set8(byte, v & ~UInt8(1 << (bit % 8)))
-        if UInt32(groups[g].freeBlocks) < sb.groupBlockCount(g) { groups[g].freeBlocks += 1 }
-        try storeDescriptor(g)
+        if UInt32(groups[g].freeBlocks) < sb.groupBlockCount(g) { groups[g].freeBlocks += 1; freeBlocksTotal += 1 }
+        try image.set16(descriptorOffset(g) + GD.freeBlocks, groups[g].freeBlocks)
     }
 
     /// Allocates an inode number: directories spread over groups, files near their parent.

@@ -49,6 +49,8 @@ public final class FileSystem: @unchecked Sendable {
     let originalState: UInt16
     var mounted = true
     var nextInodeGroup = 0
+    /// The sum of the descriptors' free block counts (kept, not recomputed per allocation).
+    var freeBlocksTotal: UInt64 = 0
     public let imagePath: String
 
     /// Mounts the ext2 image at `imagePath`.
@@ -76,6 +78,7 @@ public final class FileSystem: @unchecked Sendable {
         self.maxOpenFiles = options.maxOpenFiles
         self.originalState = sb.state
         self.imagePath = imagePath
+        self.freeBlocksTotal = groups.reduce(0) { $0 + UInt64($1.freeBlocks) }
         let root = try readInode(FileSystem.rootInode)
         guard root.isDirectory, root.links > 0 else {
             throw corrupt("the root inode (2) is not a directory in use", "inode 2")
