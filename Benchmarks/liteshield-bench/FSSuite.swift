@@ -229,11 +229,15 @@ enum FSSuite {
         let dir = String(cString: dirPointer)
         defer { _ = run(["rm", "-rf", dir]) }
 
-        let memcpyMBps = memcpyBandwidth()
+        // memcpy is measured around the LiteFS runs and the best figure kept, so
+        // a busy moment on this shared machine cannot flatter the ratios.
+        var memcpyMBps = memcpyBandwidth()
         let cold = try liteFS(dir + "/litefs.img", warm: false)
         unlink(dir + "/litefs.img")
+        memcpyMBps = max(memcpyMBps, memcpyBandwidth())
         let lite = try liteFS(dir + "/litefs.img", warm: true)
         unlink(dir + "/litefs.img")
+        memcpyMBps = max(memcpyMBps, memcpyBandwidth())
         mkdir(dir + "/tmpfs", 0o755)
         let tmpfs = try kernel(dir + "/tmpfs")
         _ = run(["rm", "-rf", dir + "/tmpfs"])
@@ -270,7 +274,7 @@ enum FSSuite {
         add("sequential write 1 GiB (new file)", "MB/s") { $0.seqWrite }
         add("sequential overwrite 1 GiB", "MB/s") { $0.seqOverwrite }
         add("sequential read 1 GiB", "MB/s") { $0.seqRead }
-        report.add("memcpy bandwidth (1 MiB chunks)", memcpyMBps, "MB/s")
+        report.add("memcpy bandwidth (1 MiB chunks, best of 3)", memcpyMBps, "MB/s")
         report.add("LiteFS sequential write (new file) vs memcpy", lite.seqWrite, "MB/s", baseline: ("memcpy", memcpyMBps))
         report.add("LiteFS sequential overwrite vs memcpy", lite.seqOverwrite, "MB/s", baseline: ("memcpy", memcpyMBps))
         report.add("LiteFS sequential read vs memcpy", lite.seqRead, "MB/s", baseline: ("memcpy", memcpyMBps))
