@@ -23,6 +23,14 @@ enum FSSuite {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// The best of `rounds` runs of a rate measurement: this machine is shared,
+    /// and a round that was descheduled says nothing about the code.
+    static func best(_ rounds: Int = 3, _ body: () throws -> Double) rethrows -> Double {
+        var top = 0.0
+        for _ in 0..<rounds { top = max(top, try body()) }
+        return top
+    }
+
     static func time(_ body: () throws -> Void) rethrows -> Double {
         let start = now()
         try body()
@@ -77,34 +85,39 @@ enum FSSuite {
         let page = [UInt8](repeating: 0x5a, count: 4096)
         mkdir(root + "/c", 0o755)
         let names = (0..<files).map { root + "/c/f\($0)" }
-        f.create = Double(files) / (try time {
-            for p in names {
-                let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-                guard fd >= 0 else { throw Failure(description: "open \(p): errno \(errno)") }
-                _ = page.withUnsafeBytes { write(fd, $0.baseAddress, 4096) }
-                close(fd)
-            }
-        })
         var st = stat()
-        f.stat = Double(files) / time { for p in names { stat(p, &st) } }
-        f.unlink = Double(files) / time { for p in names { unlink(p) } }
+        for _ in 0..<3 {
+            f.create = max(f.create, Double(files) / (try time {
+                for p in names {
+                    let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                    guard fd >= 0 else { throw Failure(description: "open \(p): errno \(errno)") }
+                    _ = page.withUnsafeBytes { write(fd, $0.baseAddress, 4096) }
+                    close(fd)
+                }
+            }))
+            f.stat = max(f.stat, Double(files) / time { for p in names { stat(p, &st) } })
+            f.unlink = max(f.unlink, Double(files) / time { for p in names { unlink(p) } })
+        }
 
         mkdir(root + "/small", 0o755)
         for i in 0..<10 { close(open(root + "/small/e\(i)", O_WRONLY | O_CREAT, 0o644)) }
         let smallNames = randomNames(files, 10).map { root + "/small/e\($0)" }
-        f.lookupSmall = Double(files) / time { for p in smallNames { stat(p, &st) } }
+        f.lookupSmall = best { Double(files) / time { for p in smallNames { stat(p, &st) } } }
         mkdir(root + "/big", 0o755)
         for i in 0..<bigDirectory { close(open(root + "/big/entry\(i)", O_WRONLY | O_CREAT, 0o644)) }
         let bigNames = randomNames(files, bigDirectory).map { root + "/big/entry\($0)" }
-        f.lookupBig = Double(files) / time { for p in bigNames { stat(p, &st) } }
+        f.lookupBig = best { Double(files) / time { for p in bigNames { stat(p, &st) } } }
         var count = 0
-        f.readdir = time {
-            guard let d = opendir(root + "/big") else { return }
-            while readdir(d) != nil { count += 1 }
-            closedir(d)
+        f.readdir = try best {
+            count = 0
+            let seconds = time {
+                guard let d = opendir(root + "/big") else { return }
+                while readdir(d) != nil { count += 1 }
+                closedir(d)
+            }
+            guard count >= bigDirectory else { throw Failure(description: "readdir saw \(count) entries") }
+            return Double(count) / seconds
         }
-        guard count >= bigDirectory else { throw Failure(description: "readdir saw \(count) entries") }
-        f.readdir = Double(count) / f.readdir
 
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }
@@ -115,15 +128,15 @@ enum FSSuite {
         f.seqWrite = Double(bigFileBytes) / 1e6 / time {
             for i in 0..<(bigFileBytes / chunk) { _ = pwrite(fd, buffer, chunk, off_t(i * chunk)) }
         }
-        f.seqOverwrite = Double(bigFileBytes) / 1e6 / time {
+        f.seqOverwrite = best(2) { Double(bigFileBytes) / 1e6 / time {
             for i in 0..<(bigFileBytes / chunk) { _ = pwrite(fd, buffer, chunk, off_t(i * chunk)) }
-        }
-        f.seqRead = Double(bigFileBytes) / 1e6 / time {
+        } }
+        f.seqRead = best { Double(bigFileBytes) / 1e6 / time {
             for i in 0..<(bigFileBytes / chunk) { _ = pread(fd, buffer, chunk, off_t(i * chunk)) }
-        }
+        } }
         let offsets = randomOffsets()
-        f.randRead = Double(randomOps) / time { for o in offsets { _ = pread(fd, buffer, 4096, off_t(o)) } }
-        f.randWrite = Double(randomOps) / time { for o in offsets { _ = pwrite(fd, buffer, 4096, off_t(o)) } }
+        f.randRead = best(2) { Double(randomOps) / time { for o in offsets { _ = pread(fd, buffer, 4096, off_t(o)) } } }
+        f.randWrite = best(2) { Double(randomOps) / time { for o in offsets { _ = pwrite(fd, buffer, 4096, off_t(o)) } } }
         return f
     }
 
@@ -151,36 +164,40 @@ enum FSSuite {
         let page = [UInt8](repeating: 0x5a, count: 4096)
         try fs.mkdir("/c")
         let names = (0..<files).map { "/c/f\($0)" }
-        f.create = Double(files) / (try time {
-            for p in names {
-                let h = try fs.open(p, [.writeOnly, .create, .truncate])
-                _ = try page.withUnsafeBytes { try h.write($0) }
-                try h.close()
-            }
-        })
-        f.stat = Double(files) / (try time { for p in names { _ = try fs.stat(p) } })
-        f.unlink = Double(files) / (try time { for p in names { try fs.unlink(p) } })
+        for _ in 0..<3 {
+            f.create = max(f.create, Double(files) / (try time {
+                for p in names {
+                    let h = try fs.open(p, [.writeOnly, .create, .truncate])
+                    _ = try page.withUnsafeBytes { try h.write($0) }
+                    try h.close()
+                }
+            }))
+            f.stat = max(f.stat, Double(files) / (try time { for p in names { _ = try fs.stat(p) } }))
+            f.unlink = max(f.unlink, Double(files) / (try time { for p in names { try fs.unlink(p) } }))
+        }
 
         try fs.mkdir("/small")
         for i in 0..<10 { try fs.open("/small/e\(i)", [.writeOnly, .create]).close() }
         let smallNames = randomNames(files, 10).map { "/small/e\($0)" }
-        f.lookupSmall = Double(files) / (try time { for p in smallNames { _ = try fs.stat(p) } })
+        f.lookupSmall = try best { Double(files) / (try time { for p in smallNames { _ = try fs.stat(p) } }) }
         try fs.mkdir("/big")
         for i in 0..<bigDirectory { try fs.open("/big/entry\(i)", [.writeOnly, .create]).close() }
         let bigNames = randomNames(files, bigDirectory).map { "/big/entry\($0)" }
-        f.lookupBig = Double(files) / (try time { for p in bigNames { _ = try fs.stat(p) } })
-        var count = 0
-        f.readdir = try time {
-            let h = try fs.open("/big", .readOnly)
-            while true {
-                let batch = try h.readDirectory(limit: 1024)
-                if batch.isEmpty { break }
-                count += batch.count
+        f.lookupBig = try best { Double(files) / (try time { for p in bigNames { _ = try fs.stat(p) } }) }
+        f.readdir = try best {
+            var count = 0
+            let seconds = try time {
+                let h = try fs.open("/big", .readOnly)
+                while true {
+                    let batch = try h.readDirectory(limit: 1024)
+                    if batch.isEmpty { break }
+                    count += batch.count
+                }
+                try h.close()
             }
-            try h.close()
+            guard count >= bigDirectory else { throw Failure(description: "LiteFS readdir saw \(count) entries") }
+            return Double(count) / seconds
         }
-        guard count >= bigDirectory else { throw Failure(description: "LiteFS readdir saw \(count) entries") }
-        f.readdir = Double(count) / f.readdir
 
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }
@@ -192,20 +209,20 @@ enum FSSuite {
                 _ = try h.write(UnsafeRawBufferPointer(start: buffer, count: chunk), at: UInt64(i * chunk))
             }
         })
-        f.seqOverwrite = Double(bigFileBytes) / 1e6 / (try time {
+        f.seqOverwrite = try best(2) { Double(bigFileBytes) / 1e6 / (try time {
             for i in 0..<(bigFileBytes / chunk) {
                 _ = try h.write(UnsafeRawBufferPointer(start: buffer, count: chunk), at: UInt64(i * chunk))
             }
-        })
-        f.seqRead = Double(bigFileBytes) / 1e6 / (try time {
+        }) }
+        f.seqRead = try best { Double(bigFileBytes) / 1e6 / (try time {
             for i in 0..<(bigFileBytes / chunk) {
                 _ = try h.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: chunk), at: UInt64(i * chunk))
             }
-        })
+        }) }
         let offsets = randomOffsets()
         let page4k = UnsafeMutableRawBufferPointer(start: buffer, count: 4096)
-        f.randRead = Double(randomOps) / (try time { for o in offsets { _ = try h.read(into: page4k, at: UInt64(o)) } })
-        f.randWrite = Double(randomOps) / (try time { for o in offsets { _ = try h.write(UnsafeRawBufferPointer(page4k), at: UInt64(o)) } })
+        f.randRead = try best(2) { Double(randomOps) / (try time { for o in offsets { _ = try h.read(into: page4k, at: UInt64(o)) } }) }
+        f.randWrite = try best(2) { Double(randomOps) / (try time { for o in offsets { _ = try h.write(UnsafeRawBufferPointer(page4k), at: UInt64(o)) } }) }
         return f
     }
 
@@ -283,5 +300,6 @@ enum FSSuite {
         report.add("LiteFS mount of the 1.4 GiB image, no prefault", cold.mountSeconds * 1000, "ms")
         report.note("LiteFS (warm): image on /dev/shm written through once before formatting, mounted with prefault (MAP_POPULATE); 'cold image' = fresh sparse file, no prefault: every first touch of a page faults")
         report.note("kernel: the same operations by system call; writes and reads in 1 MiB calls, random I/O 4 KiB at 4 KiB-aligned offsets")
+        report.note("every rate is the best of 3 rounds (2 for overwrite and random I/O), on both sides; a new-file write is measured once")
     }
 }
