@@ -22,9 +22,9 @@ let package = Package(
 
         .target(name: "LiteIPC", dependencies: ["CLiteShim", "LiteSystem"]),
 
-        // The ext2 engine over a memory-mapped image (DESIGN.md: imports only
-        // LiteSystem and CLiteShim).
-        .target(name: "LiteFS", dependencies: ["CLiteShim", "LiteSystem"]),
+        // The ext2 engine over a memory-mapped image. Imports only LiteSystem:
+        // mmap, msync and madvise are plain (non-variadic) Glibc calls.
+        .target(name: "LiteFS", dependencies: ["LiteSystem"]),
         // A small debugfs built on LiteFS's public API.
         .executableTarget(name: "ext2-tool", dependencies: ["LiteFS"], path: "Examples/ext2-tool"),
 
