@@ -72,7 +72,7 @@ extension FileSystem {
                 if d.inode != 0 {
                     let name = try image.bytes(Int(phys) * bs + off + 8, d.nameLen)
                     let slot = DirectorySlot(inode: d.inode, type: d.type, position: UInt32(l * bs + off))
-                    if index.entries.updateValue(slot, forKey: name) != nil {
+                    if index.entries.updateValue(slot, forKey: NameKey(name)) != nil {
                         throw corrupt("the name '\(String(decoding: name, as: UTF8.self))' appears twice", "directory inode \(dir)")
                     }
                 }
@@ -80,7 +80,7 @@ extension FileSystem {
             }
             try refreshGap(index, phys, l, dir)
         }
-        guard let dot = index.entries[[0x2e]], dot.inode == dir, index.entries[[0x2e, 0x2e]] != nil else {
+        guard let dot = index.entries[.dot], dot.inode == dir, index.entries[.dotDot] != nil else {
             throw corrupt("directory lacks a valid '.' or '..' entry", "directory inode \(dir)")
         }
         directories[dir] = index
@@ -152,7 +152,7 @@ extension FileSystem {
             let entry = RawDirent(inode: ino, recLen: d.recLen - used, nameLen: name.count, type: type.direntType)
             try writeDirent(phys, at, entry, name: name)
             if used != 0 { try image.set16(Int(phys) * bs + off + 4, UInt16(used)) }
-            index.entries[name] = DirectorySlot(inode: ino, type: type.direntType, position: UInt32(l * bs + at))
+            index.entries[NameKey(name)] = DirectorySlot(inode: ino, type: type.direntType, position: UInt32(l * bs + at))
             if off == Int(index.lastEntry[l]) {
                 index.lastEntry[l] = UInt16(at)
                 index.tailGap[l] = UInt16(entry.recLen - need)
@@ -169,7 +169,7 @@ extension FileSystem {
     /// before it, or emptied when it starts the block).
     func removeEntry(_ dir: UInt32, _ dn: inout Inode, _ name: [UInt8]) throws {
         let index = try directoryIndex(dir, dn)
-        guard let slot = index.entries[name] else { throw fail(.ENOENT, "remove entry", String(decoding: name, as: UTF8.self)) }
+        guard let slot = index.entries[NameKey(name)] else { throw fail(.ENOENT, "remove entry", String(decoding: name, as: UTF8.self)) }
         let bs = sb.blockSize
         let l = Int(slot.position) / bs
         let target = Int(slot.position) % bs
@@ -202,14 +202,14 @@ extension FileSystem {
             if wasLast { index.tailGap[l] = UInt16(d.recLen) } else { index.holeGap[l] = max(index.holeGap[l], UInt16(d.recLen)) }
         }
         index.updateRoomy(l)
-        index.entries[name] = nil
+        index.entries[NameKey(name)] = nil
         try touchDirectory(dir, &dn)
     }
 
     /// Points the existing entry `name` at another inode (rename over an existing name).
     func retargetEntry(_ dir: UInt32, _ dn: inout Inode, _ name: [UInt8], _ ino: UInt32, _ type: FileType, touch: Bool = true) throws {
         let index = try directoryIndex(dir, dn)
-        guard var slot = index.entries[name] else { throw fail(.ENOENT, "rename", String(decoding: name, as: UTF8.self)) }
+        guard var slot = index.entries[NameKey(name)] else { throw fail(.ENOENT, "rename", String(decoding: name, as: UTF8.self)) }
         let bs = sb.blockSize
         let phys = try mapBlock(dir, dn, UInt64(Int(slot.position) / bs))
         let o = Int(phys) * bs + Int(slot.position) % bs
@@ -217,7 +217,7 @@ extension FileSystem {
         if sb.hasFiletype { try image.set8(o + 7, type.direntType) }
         slot.inode = ino
         slot.type = type.direntType
-        index.entries[name] = slot
+        index.entries[NameKey(name)] = slot
         if touch { try touchDirectory(dir, &dn) }
     }
 

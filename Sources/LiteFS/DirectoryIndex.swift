@@ -9,6 +9,20 @@
 // bound on the largest gap left elsewhere by removed entries (used, and made
 // exact, only when the tail is full).
 
+/// A directory entry name as a dictionary key. Hashes its bytes in one call
+/// (an [UInt8] key hashes element by element, several times slower).
+struct NameKey: Hashable {
+    let bytes: [UInt8]
+    @inline(__always) init(_ bytes: [UInt8]) { self.bytes = bytes }
+    @inline(__always) init(_ bytes: ArraySlice<UInt8>) { self.bytes = Array(bytes) }
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+    static func == (a: NameKey, b: NameKey) -> Bool { a.bytes == b.bytes }
+    static let dot = NameKey([0x2e])
+    static let dotDot = NameKey([0x2e, 0x2e])
+}
+
 struct DirectorySlot {
     var inode: UInt32
     var type: UInt8
@@ -17,7 +31,7 @@ struct DirectorySlot {
 }
 
 final class DirectoryIndex {
-    var entries: [[UInt8]: DirectorySlot] = [:]
+    var entries: [NameKey: DirectorySlot] = [:]
     /// Offset of the last entry in each block.
     var lastEntry: [UInt16] = []
     /// Free bytes after the last entry's name in each block.
@@ -51,6 +65,6 @@ final class DirectoryIndex {
 
     /// Entries other than "." and "..".
     var childCount: Int {
-        entries.count - (entries[[0x2e]] != nil ? 1 : 0) - (entries[[0x2e, 0x2e]] != nil ? 1 : 0)
+        entries.count - (entries[.dot] != nil ? 1 : 0) - (entries[.dotDot] != nil ? 1 : 0)
     }
 }

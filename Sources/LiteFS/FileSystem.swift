@@ -181,7 +181,9 @@ public final class FileSystem: @unchecked Sendable {
         return bits & mask == mask
     }
 
-    func requireAccess(_ n: Inode, _ cred: Credentials?, _ mask: UInt16, _ op: String, _ object: String) throws {
-        guard checkAccess(n, cred, mask) else { throw fail(.EACCES, op, object) }
+    /// `object` is built only when access is denied (this is on every path step).
+    @inline(__always)
+    func requireAccess(_ n: Inode, _ cred: Credentials?, _ mask: UInt16, _ op: String, _ object: @autoclosure () -> String) throws {
+        guard checkAccess(n, cred, mask) else { throw fail(.EACCES, op, object()) }
     }
 }

@@ -17,7 +17,7 @@ extension FileSystem {
         try requireAccess(p.dirInode, cred, 3, "create in", "directory inode \(p.dir)")
         guard p.dirInode.links > 0 else { throw fail(.ENOENT, "create", hint: "the directory was removed") }
         let index = try directoryIndex(p.dir, p.dirInode)
-        if index.entries[p.name] != nil { throw fail(.EEXIST, "create", String(decoding: p.name, as: UTF8.self)) }
+        if index.entries[NameKey(p.name)] != nil { throw fail(.EEXIST, "create", String(decoding: p.name, as: UTF8.self)) }
         if type == .directory && p.dirInode.links >= maxLinks {
             throw fail(.EMLINK, "mkdir", String(decoding: p.name, as: UTF8.self), hint: "the parent has 32000 links")
         }
@@ -162,7 +162,7 @@ extension FileSystem {
             if isDotOrDotDot(p.name) { throw fail(.EEXIST, "link", newPath) }
             try requireAccess(p.dirInode, cred, 3, "link in", newPath)
             let index = try directoryIndex(p.dir, p.dirInode)
-            if index.entries[p.name] != nil { throw fail(.EEXIST, "link", newPath) }
+            if index.entries[NameKey(p.name)] != nil { throw fail(.EEXIST, "link", newPath) }
             guard let type = n.type else { throw corrupt("inode has no file type", "inode \(ino)") }
             // Count first: a crash then leaves a count one too high (fixed by e2fsck -p).
             n.links += 1

@@ -46,7 +46,7 @@ extension FileSystem {
         if name.count == 1 && name.first == 0x2e { return dir }
         if name.count == 2 && name.first == 0x2e && name.last == 0x2e && dir == FileSystem.rootInode { return dir }
         let index = try directoryIndex(dir, dn)
-        return index.entries[Array(name)]?.inode
+        return index.entries[NameKey(name)]?.inode
     }
 
     /// Resolves `path` from `start` to an inode. `followLast`: follow a final symlink.
@@ -129,7 +129,7 @@ extension FileSystem {
             if cur == ancestor { return true }
             if cur == FileSystem.rootInode { return false }
             let n = try entryInode(cur)
-            guard let parent = try directoryIndex(cur, n).entries[[0x2e, 0x2e]]?.inode else {
+            guard let parent = try directoryIndex(cur, n).entries[.dotDot]?.inode else {
                 throw corrupt("directory has no '..' entry", "inode \(cur)")
             }
             cur = parent
