@@ -170,8 +170,12 @@ func crashWriter(_ imagePath: String, _ seed: UInt64, _ logPath: String) throws 
             try? fs.unlink("/scratch/s\(next() % 50)")
         case 80..<88:
             try? fs.rename("/scratch/s\(next() % 50)", "/scratch/s\(next() % 50)")
-        case 88..<94:
+        case 88..<92:
             try? fs.mkdir("/scratch/d\(next() % 20)")
+        case 92..<94:
+            // Directories move too: within /scratch and into other directories.
+            let target = next() % 2 == 0 ? "/scratch/d\(next() % 20)" : "/scratch/d\(next() % 20)/d\(next() % 20)"
+            try? fs.rename("/scratch/d\(next() % 20)", target)
         case 94..<97:
             try? fs.rmdir("/scratch/d\(next() % 20)")
         default:
