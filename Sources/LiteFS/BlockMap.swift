@@ -228,6 +228,8 @@ extension FileSystem {
         return false
     }
 
+    /// A fast symlink keeps its target in i_block: it owns no blocks (beyond an
+    /// extended-attribute block), as the kernel decides it.
     func isFastSymlink(_ n: Inode) -> Bool {
         let aclSectors: UInt32 = n.fileACL != 0 ? UInt32(sb.blockSize / 512) : 0
         return n.isSymlink && n.sectors == aclSectors

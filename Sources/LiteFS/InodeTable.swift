@@ -69,9 +69,6 @@ struct Inode {
     var isDirectory: Bool { mode & 0o170000 == FileType.directory.rawValue }
     var isRegular: Bool { mode & 0o170000 == FileType.regular.rawValue }
     var isSymlink: Bool { mode & 0o170000 == FileType.symlink.rawValue }
-    /// A fast symlink keeps its target in i_block (no data blocks).
-    var isFastSymlink: Bool { isSymlink && sectors == (fileACL != 0 ? sectorsOfACL : 0) && size < 60 }
-    var sectorsOfACL: UInt32 = 0
 }
 
 extension FileSystem {
@@ -103,7 +100,6 @@ extension FileSystem {
         for i in 0..<15 { n.block[i] = try image.u32(o + IN.block + 4 * i) }
         n.generation = try image.u32(o + IN.generation)
         n.fileACL = try image.u32(o + IN.fileACL)
-        n.sectorsOfACL = UInt32(sb.blockSize / 512)
         if n.isRegular { n.size |= UInt64(try image.u32(o + IN.sizeHigh)) << 32 }
         if hasExtraTimes(o) {
             n.ctimeNsec = try image.u32(o + IN.ctimeExtra) >> 2
