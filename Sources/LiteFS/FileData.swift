@@ -146,6 +146,11 @@ extension FileSystem {
             }
         } else {
             guard mode.isEmpty || mode == .keepSize else { throw fail(.EOPNOTSUPP, "fallocate", hint: "mode \(mode.rawValue)") }
+            // ext2 has no flag for blocks allocated past i_size (ext4's EOFBLOCKS):
+            // e2fsck would call the size wrong. So KEEP_SIZE only fills holes.
+            if mode.contains(.keepSize) && (end + bs - 1) / bs > (n.size + bs - 1) / bs {
+                throw fail(.EOPNOTSUPP, "fallocate", "inode \(ino)", hint: "ext2 cannot keep allocated blocks past the end of a file (FALLOC_FL_KEEP_SIZE beyond EOF)")
+            }
             var l = offset / bs
             let lastBlock = (end + bs - 1) / bs
             while l < lastBlock {

@@ -113,6 +113,11 @@ import LiteSystem
         try h.allocate([.punchHole, .keepSize], offset: 0, length: 8192)
         #expect(try h.stat().blocks == 0)
         #expect(try h.stat().size == 8192)
+        // KEEP_SIZE fills holes inside the file; past EOF ext2 cannot record it.
+        try h.allocate(.keepSize, offset: 0, length: 4096)
+        #expect(try h.stat().blocks == 8)
+        #expect(errnoOf { try h.allocate(.keepSize, offset: 8192, length: 4096) } == .EOPNOTSUPP)
+        #expect(try h.read(count: 8192, at: 0) == [UInt8](repeating: 0, count: 8192))
         try h.close()
         try fs.unmount()
         #expect(fsck(scratch.file("fs.img")).clean)
