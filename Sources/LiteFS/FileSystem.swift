@@ -24,6 +24,20 @@ final class Lock: @unchecked Sendable {
 public enum LiteFS {}
 
 /// A mounted ext2 filesystem image.
+///
+///     try LiteFS.format(image: "disk.img", size: 64 << 20)
+///     let fs = try FileSystem(imagePath: "disk.img")
+///     let h = try fs.open("/etc/motd", [.writeOnly, .create], mode: 0o644)
+///     _ = try h.write(Array("hello\n".utf8)); try h.close()
+///     try fs.unmount()
+///
+/// Path operations resolve relative to a directory inode (`at:`, default the
+/// root; absolute paths start at the root) and check permissions for the given
+/// `Credentials` (`nil`: no checks), so a VFS can serve each guest process with
+/// its own cwd (`lookup` turns a path into the inode to keep) and identity.
+/// Errors are `SystemCallError`s carrying the errno Linux would return;
+/// damage found in the image is `EUCLEAN` with what was wrong in the hint.
+/// Every method is safe to call from several threads.
 public final class FileSystem: @unchecked Sendable {
     /// The inode number of the root directory.
     public static let rootInode: UInt32 = 2
