@@ -94,7 +94,9 @@ extension FileSystem {
     /// Physical block of logical block `l`, allocating it (and any indirect blocks
     /// on the way, zeroed) if it is a hole. Returns (block, newlyAllocated).
     /// The new block is zeroed when `zero` is set; it is linked only after that.
-    func mapOrAllocate(_ ino: UInt32, _ n: inout Inode, _ l: UInt64, zero: Bool, privileged: Bool) throws -> (UInt32, Bool) {
+    /// `ahead`: how many logical blocks after `l` the caller is about to write
+    /// completely; holes among them are allocated in the same run (not zeroed).
+    func mapOrAllocate(_ ino: UInt32, _ n: inout Inode, _ l: UInt64, zero: Bool, privileged: Bool, ahead: Int = 0) throws -> (UInt32, Bool) {
         let path = try mapPath(l)
         let slot = path.slot
         let bs = sb.blockSize
@@ -103,12 +105,20 @@ extension FileSystem {
         if path.count == 0 && slot > 0 && n.block[slot - 1] != 0 { goal = n.block[slot - 1] &+ 1 }
         var b = n.block[slot]
         try checkPointer(b, ino)
+        if b == 0 && path.count == 0 {
+            var room = 0
+            while room < ahead && slot + 1 + room < 12 && n.block[slot + 1 + room] == 0 { room += 1 }
+            let (fresh, count) = try allocateRun(goal: goal, max: 1 + room, privileged: privileged)
+            if zero { try image.zero(Int(fresh) * bs, bs) }
+            for k in 0..<count { n.block[slot + k] = fresh + UInt32(k) }
+            n.sectors &+= UInt32(count * bs / 512)
+            return (fresh, true)
+        }
         if b == 0 {
             let fresh = try allocateBlock(goal: goal, privileged: privileged)
-            if path.count > 0 || zero { try image.zero(Int(fresh) * bs, bs) }
+            try image.zero(Int(fresh) * bs, bs)
             n.block[slot] = fresh
             n.sectors &+= UInt32(bs / 512)
-            if path.count == 0 { return (fresh, true) }
             b = fresh
         }
         for level in 0..<path.count {
@@ -121,11 +131,20 @@ extension FileSystem {
                     let previous = try readPointer(b, i - 1, ino)
                     if previous != 0 { goal = previous &+ 1 }
                 }
+                if leaf {
+                    var room = 0
+                    while room < ahead && i + 1 + room < sb.pointersPerBlock,
+                          try readPointer(b, i + 1 + room, ino) == 0 { room += 1 }
+                    let (fresh, count) = try allocateRun(goal: goal, max: 1 + room, privileged: privileged)
+                    if zero { try image.zero(Int(fresh) * bs, bs) }
+                    for k in 0..<count { try image.set32(Int(b) * bs + (i + k) * 4, fresh + UInt32(k)) }
+                    n.sectors &+= UInt32(count * bs / 512)
+                    return (fresh, true)
+                }
                 next = try allocateBlock(goal: goal, privileged: privileged)
-                if !leaf || zero { try image.zero(Int(next) * bs, bs) }
+                try image.zero(Int(next) * bs, bs)
                 try image.set32(Int(b) * bs + i * 4, next)
                 n.sectors &+= UInt32(bs / 512)
-                if leaf { return (next, true) }
             }
             b = next
         }

@@ -59,7 +59,10 @@ extension FileSystem {
                 let inBlock = Int(pos % UInt64(bs))
                 let chunk = min(bs - inBlock, batchEnd - mapped)
                 do {
-                    _ = try mapOrAllocate(ino, &n, pos / UInt64(bs), zero: chunk < bs, privileged: privileged)
+                    // Blocks after this one that the batch writes completely can
+                    // be allocated with it, in one run.
+                    let ahead = (batchEnd - mapped - chunk) / bs
+                    _ = try mapOrAllocate(ino, &n, pos / UInt64(bs), zero: chunk < bs, privileged: privileged, ahead: ahead)
                 } catch {
                     failure = error
                     break
