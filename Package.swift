@@ -9,10 +9,12 @@ let package = Package(
     name: "LiteShield",
     products: [
         .library(name: "LiteIPC", targets: ["LiteIPC"]),
+        .library(name: "LiteFS", targets: ["LiteFS"]),
         .library(name: "LiteNet", targets: ["LiteNet"]),
         .library(name: "LiteNetDPDK", targets: ["LiteNetDPDK"]),
         .library(name: "LiteShieldCore", targets: ["LiteShieldCore"]),
         .executable(name: "liteshield", targets: ["liteshield"]),
+        .executable(name: "ext2-tool", targets: ["ext2-tool"]),
         .executable(name: "net-echo", targets: ["net-echo"]),
         .executable(name: "ipc-demo", targets: ["ipc-demo"]),
         .executable(name: "liteshield-bench", targets: ["liteshield-bench"]),
@@ -27,6 +29,9 @@ let package = Package(
 
         .target(name: "LiteIPC", dependencies: ["CLiteShim", "LiteSystem"]),
 
+        // The ext2 engine over a memory-mapped image (DESIGN.md: imports only
+        // LiteSystem and CLiteShim).
+        .target(name: "LiteFS", dependencies: ["CLiteShim", "LiteSystem"]),
 
         // Userspace TCP/IP. Wire/ and Stack/ are pure Swift (standard library only);
         // Devices/ holds the host-facing devices (TAP via CLiteShim, pcap files).
@@ -57,12 +62,14 @@ let package = Package(
         .executableTarget(name: "liteshield", dependencies: ["LiteShieldCore"],
                           path: "Examples/liteshield",
                           linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+        // A small debugfs built on LiteFS's public API.
+        .executableTarget(name: "ext2-tool", dependencies: ["LiteFS"], path: "Examples/ext2-tool"),
         .executableTarget(name: "net-echo", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
                           path: "Examples/net-echo"),
         .executableTarget(name: "ipc-demo", dependencies: ["LiteIPC"], path: "Examples/ipc-demo"),
 
         .executableTarget(name: "liteshield-bench",
-                          dependencies: ["LiteIPC", "LiteNet", "LiteShieldCore", "CLiteShim"],
+                          dependencies: ["LiteIPC", "LiteFS", "LiteNet", "LiteShieldCore", "CLiteShim"],
                           path: "Benchmarks/liteshield-bench"),
 
         // MARK: Tests
@@ -71,6 +78,8 @@ let package = Package(
         .executableTarget(name: "ipc-test-peer", dependencies: ["LiteIPC", "IPCTestSupport"],
                           path: "Tests/IPCTestPeer"),
         .testTarget(name: "LiteIPCTests", dependencies: ["LiteIPC", "CLiteShim", "IPCTestSupport", "ipc-test-peer"]),
+        // ext2-tool is a dependency so the crash test can spawn it as its writer.
+        .testTarget(name: "LiteFSTests", dependencies: ["LiteFS", "LiteSystem", "ext2-tool"]),
         // Test helper, not a product: two DPDK ports in one process (EAL starts
         // once per process, so this runs as a child of the kernel test script).
         .executableTarget(name: "litenet-dpdk-ports", dependencies: ["LiteNet", "LiteNetDPDK"],
