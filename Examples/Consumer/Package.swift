@@ -17,6 +17,8 @@ let package = Package(
             .product(name: "LiteIPC", package: "LiteShield"),
             .product(name: "LiteNet", package: "LiteShield"),
             .product(name: "LiteNetDPDK", package: "LiteShield"),
+            .product(name: "LiteFS", package: "LiteShield"),
+            .product(name: "LiteShieldCore", package: "LiteShield"),
         ]),
     ]
 )

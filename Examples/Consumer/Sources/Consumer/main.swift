@@ -1,8 +1,14 @@
-// Uses LiteShield from outside its package: a record through a LiteIPC ring in a
-// sealed shared region, and a LiteNet stack (with the DPDK product linked).
+// Uses every library product of LiteShield from outside its package: a record
+// through a LiteIPC ring, a LiteNet stack (with the DPDK product linked), a file
+// on a LiteFS image, and LiteShieldCore's policy table.
 import LiteIPC
 import LiteNet
 import LiteNetDPDK
+import LiteFS
+import LiteShieldCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 let geometry = try RingGeometry(capacity: 8, recordSize: 8)
 let region = try SharedRegion(size: geometry.byteCount, name: "consumer-example")
@@ -19,3 +25,15 @@ print("consumer: a record went through a ring in a \(region.size)-byte sealed sh
 let (left, _) = MemoryLink.pair()
 let stack = NetworkInterface(device: left, configuration: InterfaceConfiguration(network: IPv4Network("10.0.0.1/24")!))
 print("consumer: LiteNet stack at \(stack.address); DPDK defaults \(DPDKEnvironment.defaultArguments.joined(separator: " "))")
+
+let image = "/tmp/liteshield-consumer-\(getpid()).img"
+defer { unlink(image) }
+try LiteFS.format(image: image, size: 4 << 20)
+let fs = try FileSystem(imagePath: image)
+let file = try fs.open("/hello", [.writeOnly, .create], mode: 0o644)
+_ = try file.write(Array("from a consumer\n".utf8))
+try file.close()
+print("consumer: LiteFS wrote /hello, \(try fs.stat("/hello").size) bytes")
+try fs.unmount()
+
+print("consumer: LiteShieldCore policy lets \(SyscallTable.standard.hostCalls.count) host calls through")
