@@ -193,8 +193,11 @@ public final class TCPConnection {
         }
     }
 
-    /// Sequence number of our FIN (valid when `finQueued`).
-    var finSeq: UInt32 { sndUna &+ UInt32(sendBuffer.count) }
+    /// Sequence number of our FIN once queued (the byte after the last data byte).
+    var finSeq: UInt32 { finSequenceNumber ?? dataStart &+ UInt32(sendBuffer.count) }
+    var finSequenceNumber: UInt32?
+    /// The sequence number of the first byte in the send buffer (the SYN takes ISS).
+    var dataStart: UInt32 { sndUna == iss ? iss &+ 1 : sndUna }
     var finSent: Bool { finQueued && seqGT(sndMax, finSeq) }
     var finAcked: Bool { finQueued && seqGT(sndUna, finSeq) }
     var flight: Int { seqDistance(sndUna, sndNxt) }
@@ -989,6 +992,7 @@ public final class TCPConnection {
     public func shutdownWrite(now: Timestamp) {
         self.now = now
         guard !finQueued else { return }
+        finSequenceNumber = dataStart &+ UInt32(sendBuffer.count)
         switch state {
         case .synSent, .closed, .listen:
             enterClosed()
