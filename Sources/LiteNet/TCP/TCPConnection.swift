@@ -338,6 +338,7 @@ public final class TCPConnection {
             state = .established
             rcvAdv = rcvNxt
             ackNow = true
+            armKeepAlive()
             if !payload.isEmpty { acceptData(seq: rcvNxt, payload: payload) }
             if finQueued { state = .finWait1 }
             transmit()
