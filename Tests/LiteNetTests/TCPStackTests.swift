@@ -163,28 +163,10 @@ extension TwoStacks {
                 #expect(stacks.faultsA!.counters.dropped + stacks.faultsB!.counters.dropped > 0)
                 #expect(client.connection!.counters.retransmissions + server.connection!.counters.retransmissions > 0)
             }
-            print("case", c.testDescription, "time", stacks.now, "rtx", client.connection!.counters.retransmissions, "fast", client.connection!.counters.fastRetransmits, "rto", client.connection!.counters.timeouts, "drops", stacks.faultsA!.counters.dropped + stacks.faultsB!.counters.dropped, "ooo", server.connection!.counters.outOfOrderSegments)
             return (client.connection!.counters.segmentsSent, server.connection!.counters.segmentsSent)
         }
         let first = try once()
         let second = try once()
         #expect(first == second)
-    }
-}
-
-@Suite struct TCPDebug {
-    @Test func debugTrace() throws {
-        let stacks = TwoStacks()
-        var lines = 0
-        stacks.a.tcp.trace = { sent, h, n in if sent && lines < 40 { lines += 1; print("A>", h, "len", n, h.options.sackBlocks) } }
-        stacks.b.tcp.trace = { sent, h, n in if sent && lines < 40 { lines += 1; print("B>", h, "len", n) } }
-        let (client, server, _) = try stacks.connectPair()
-        let c = client.connection!
-        print("before", c.sndUna, c.sndNxt, c.sndMax, c.sndWnd, c.congestion.cwnd, c.iss)
-        let n = 0
-        print("sent", n, c.sndUna, c.sndNxt, c.sndMax, c.sndWnd, c.congestion.cwnd, c.bytesQueuedToSend, c.outbox.count)
-        let got = stacks.transfer(pattern(20000, seed: 1), from: client, to: server, limit: .seconds(5))
-        print("after", c.sndUna, c.sndNxt, c.sndMax, c.sndWnd, c.congestion.cwnd, c.bytesQueuedToSend, c.outbox.count, c.persistDeadline as Any, c.retransmitDeadline as Any, stacks.now)
-        print("got", got.count, client.state, server.state, client.connection!.sendMSS, server.bytesReadable)
     }
 }

@@ -42,7 +42,7 @@ public final class TCPSocket {
     unowned let layer: TCPLayer
     public internal(set) var localEndpoint: IPv4Endpoint?
     public internal(set) var remoteEndpoint: IPv4Endpoint?
-    public private(set) var isClosed = false
+    public internal(set) var isClosed = false
     public internal(set) var connection: TCPConnection?
 
     // Options (setsockopt).
@@ -567,6 +567,7 @@ public final class TCPLayer {
         socket.keepAliveCount = listener.keepAliveCount
         socket.linger = listener.linger
         socket.congestion = listener.congestion
+        socket.reuseAddress = listener.reuseAddress
         socket.listener = listener
         socket.localEndpoint = tuple.local
         socket.remoteEndpoint = tuple.remote
@@ -575,6 +576,7 @@ public final class TCPLayer {
             tuple: tuple, iss: iss, settings: socket.settings, mtu: interface.mtu, now: interface.now,
             tsOffset: UInt32(truncatingIfNeeded: isn.hash(tuple, extra: 0x7473) >> 32))
         connections[tuple] = socket
+        portUsers[tuple.local.port, default: []].append(socket)  // it holds the port too (until TIME-WAIT ends)
         return socket
     }
 
@@ -638,8 +640,10 @@ public final class TCPLayer {
                 socket.readinessMayHaveChanged()
                 if let connection = socket.connection, connection.state == .closed {
                     if let listener = socket.listener {
-                        // Died before accept().
-                        listener.synQueue.remove(connection.tuple)
+                        // Died before accept(). Still in the SYN queue: nobody will ever
+                        // see it, so it goes entirely; in the accept queue it stays for
+                        // accept() to return (reads then report the reset).
+                        if listener.synQueue.remove(connection.tuple) != nil { socket.isClosed = true }
                         remove(socket)
                     } else {
                         sweep(socket)
