@@ -25,14 +25,14 @@ func fixChecksum(_ bytes: inout [UInt8]) {
 }
 
 func checkInvariants(_ c: TCPConnection) {
-    precondition(seqLE(c.sndUna, c.sndNxt) && seqLE(c.sndNxt, c.sndMax), "send sequence order")
+    precondition(seqLE(c.sndUna, c.sndNxt) && seqLE(c.sndNxt, c.sndMax), "send sequence order \(c.sndUna) \(c.sndNxt) \(c.sndMax) \(c.state)")
     precondition(c.outOfOrder.bytes <= c.outOfOrder.limit, "reassembly bound")
     precondition(c.outOfOrder.entries.count <= OutOfOrderQueue.maximumEntries, "reassembly entries")
-    precondition(c.bytesReadable <= c.settings.receiveBufferSize, "receive buffer bound")
+    precondition(c.bytesReadable <= c.settings.receiveBufferSize, "receive buffer bound \(c.bytesReadable)")
     precondition(c.bytesQueuedToSend <= c.settings.sendBufferSize, "send buffer bound")
-    precondition(c.congestion.cwnd >= 1, "congestion window")
+    precondition(c.congestion.cwnd >= 1, "congestion window \(c.congestion.cwnd) \(c.state) mss \(c.sendMSS)")
     for segment in c.outbox {
-        precondition(segment.payload.count <= 1460, "segment size")
+        precondition(segment.payload.count <= 1460, "segment size \(segment.payload.count)")
         precondition(segment.header.length <= 60, "header size")
     }
 }

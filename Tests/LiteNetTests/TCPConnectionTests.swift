@@ -455,6 +455,16 @@ final class Script {
         #expect(s.c.state == .closed && s.c.error == .timedOut)
     }
 
+    @Test func tinyOrZeroMSSIsClamped() {
+        let s = Script()
+        s.c.connect(now: s.now)
+        _ = s.take()
+        s.peer([.syn, .ack], seq: 5000, ack: 1001, options: TCPOptions(maximumSegmentSize: 0))
+        #expect(s.c.sendMSS == 88)
+        _ = s.send(1000)
+        #expect(s.take().allSatisfy { $0.payload.count <= 88 })
+    }
+
     @Test func windowScalingAppliesAfterTheHandshake() {
         let s = Script { $0.receiveBufferSize = 1 << 20 }
         s.c.connect(now: s.now)

@@ -199,6 +199,38 @@ import LiteSystem
         #expect(client.connection!.counters.keepAliveProbes == 3)
     }
 
+    @Test func pathMTUDiscoveryLowersTheMSS() throws {
+        let stacks = TwoStacks()
+        let (client, server, _) = try stacks.connectPair()
+        try client.send([UInt8](repeating: 3, count: 20_000))
+        stacks.a.poll(now: stacks.now)  // the first flight leaves at full size
+        let connection = client.connection!
+        let inFlight = connection.sndUna
+        // An ICMP "fragmentation needed, next hop MTU 1000" quoting our segment.
+        var quote = [UInt8](repeating: 0, count: 28)
+        quote[0] = 0x45; quote[9] = 6
+        for (i, v) in [addressA.rawValue, addressB.rawValue].enumerated() {
+            for k in 0..<4 { quote[12 + 4 * i + k] = UInt8(truncatingIfNeeded: v >> UInt32(24 - 8 * k)) }
+        }
+        let lp = client.localEndpoint!.port
+        quote[20] = UInt8(lp >> 8); quote[21] = UInt8(lp & 0xFF); quote[23] = 80
+        // A sequence number not in flight is ignored (RFC 5927).
+        quote[24] = 0; quote[25] = 0; quote[26] = 0; quote[27] = 1
+        quote.withUnsafeBytes { stacks.a.tcp.pathMTUReport(quoted: $0, nextHopMTU: 1000) }
+        #expect(connection.sendMSS == 1460)
+        for k in 0..<4 { quote[24 + k] = UInt8(truncatingIfNeeded: inFlight >> UInt32(24 - 8 * k)) }
+        quote.withUnsafeBytes { stacks.a.tcp.pathMTUReport(quoted: $0, nextHopMTU: 1000) }
+        #expect(connection.sendMSS == 960)
+        var largest = 0
+        stacks.a.tcp.trace = { sent, h, n in if sent { largest = max(largest, n + h.length) } }
+        var got = 0
+        #expect(stacks.pump {
+            got += ((try? server.receive(maximum: 65536)) ?? []).count
+            return got == 20_000
+        })
+        #expect(largest + 20 <= 1000)  // IP header + TCP header + data fit the path MTU
+    }
+
     @Test func lingerGivesUpOnAStuckClose() throws {
         let stacks = TwoStacks(faults: FaultProfile())
         let (client, _, _) = try stacks.connectPair()

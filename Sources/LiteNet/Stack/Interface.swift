@@ -293,8 +293,9 @@ public final class NetworkInterface {
             if echoReplies.count >= 256 { _ = echoReplies.popFirst() }
             echoReplies.append(EchoReply(source: header.source, identifier: identifier, sequence: sequence,
                                          payloadLength: message.data.count, receivedAt: now))
-        case .destinationUnreachable(let code, _):
+        case .destinationUnreachable(let code, let nextHopMTU):
             counters.icmpErrorsReceived += 1
+            if code == 4 { tcp.pathMTUReport(quoted: message.data, nextHopMTU: Int(nextHopMTU)) }  // TCP: RFC 1191
             let error: Errno
             switch code {
             case 2, 3: error = .ECONNREFUSED  // protocol / port unreachable

@@ -668,6 +668,25 @@ public final class TCPLayer {
         return deadline
     }
 
+    /// ICMP "fragmentation needed" about one of our segments (RFC 1191): the
+    /// connection it names lowers its MSS, if the quoted sequence number is one
+    /// it has in flight (RFC 5927 §4.1, so a blind attacker cannot shrink it).
+    func pathMTUReport(quoted: UnsafeRawBufferPointer, nextHopMTU: Int) {
+        guard quoted.count >= 20, quoted[0] >> 4 == 4 else { return }
+        let headerLength = Int(quoted[0] & 0x0F) * 4
+        guard headerLength >= 20, quoted.count >= headerLength + 8, quoted[9] == IPProtocol.tcp.rawValue,
+              IPv4Address(rawValue: quoted.be32(12)) == interface.address else { return }
+        let tuple = TCPFourTuple(local: IPv4Endpoint(interface.address, quoted.be16(headerLength)),
+                                 remote: IPv4Endpoint(IPv4Address(rawValue: quoted.be32(16)), quoted.be16(headerLength + 2)))
+        guard let socket = connections[tuple], let connection = socket.connection else { return }
+        // Old routers send 0: assume the next plateau below what we sent (RFC 1191 §5), at least 576.
+        let mtu = nextHopMTU >= 68 ? nextHopMTU : 576
+        if connection.pathMTUDecreased(to: mtu, quotedSequence: quoted.be32(headerLength + 4), now: interface.now) {
+            counters.pathMTUUpdates += 1
+            scheduled(socket)
+        }
+    }
+
     /// Live connections (including those closing in the background).
     public var connectionCount: Int { connections.count }
 }
@@ -675,7 +694,7 @@ public final class TCPLayer {
 public struct TCPLayerCounters: Sendable, Equatable {
     public var segmentsReceived = 0, segmentsSent = 0, malformed = 0, badChecksum = 0, sendErrors = 0
     public var resetsSent = 0, resetsForNobody = 0
-    public var synsReceived = 0, listenOverflows = 0, cookiesSent = 0, cookiesAccepted = 0
+    public var synsReceived = 0, listenOverflows = 0, cookiesSent = 0, cookiesAccepted = 0, pathMTUUpdates = 0
     public init() {}
 }
 

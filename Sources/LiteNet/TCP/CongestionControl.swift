@@ -11,7 +11,7 @@ public enum CongestionAlgorithm: Sendable, Hashable {
 
 struct CongestionControl {
     let algorithm: CongestionAlgorithm
-    let mss: Int
+    var mss: Int
     var cwnd: Int
     var ssthresh = Int.max
     /// Bytes acked in congestion avoidance not yet turned into window.

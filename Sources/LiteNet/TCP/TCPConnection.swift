@@ -246,7 +246,7 @@ public final class TCPConnection {
         self.now = now
         irs = ack.sequenceNumber &- 1
         rcvNxt = ack.sequenceNumber
-        sendMSS = min(ourMSS, Int(mss))
+        sendMSS = max(88, min(ourMSS, Int(mss)))
         congestion = CongestionControl(algorithm: settings.congestion, mss: sendMSS)
         sndUna = iss &+ 1
         sndNxt = sndUna
@@ -263,7 +263,8 @@ public final class TCPConnection {
     }
 
     func negotiate(_ options: TCPOptions, weSentOptions: Bool) {
-        sendMSS = min(ourMSS, Int(options.maximumSegmentSize ?? 536))
+        // A peer's MSS below 88 (Linux's TCP_MIN_MSS), even 0, is raised to it.
+        sendMSS = max(88, min(ourMSS, Int(options.maximumSegmentSize ?? 536)))
         if settings.windowScaling, let shift = options.windowScale {
             sndScale = min(shift, 14)
             rcvScale = offeredScale
@@ -926,6 +927,23 @@ public final class TCPConnection {
         counters.keepAliveProbes += 1
         emit(makeHeader(seq: sndUna &- 1, flags: [.ack], room: 40), payload: [])
         keepAliveDeadline = now + settings.keepAliveInterval
+    }
+
+    /// Path MTU discovery (RFC 1191): a router said our segments are too big.
+    /// Returns whether the MSS went down; what is in flight is sent again in
+    /// smaller pieces (without treating it as congestion).
+    public func pathMTUDecreased(to mtu: Int, quotedSequence: UInt32, now: Timestamp) -> Bool {
+        self.now = now
+        guard isSynchronized, seqLE(sndUna, quotedSequence), seqLT(quotedSequence, sndMax) else { return false }
+        let mss = max(88, mtu - 40)
+        guard mss < sendMSS else { return false }
+        sendMSS = mss
+        congestion.mss = mss
+        sndNxt = sndUna
+        highRetransmitted = sndUna
+        rttTiming = nil
+        transmit()
+        return true
     }
 
     /// Keepalive settings changed (setsockopt): re-arm from now.
