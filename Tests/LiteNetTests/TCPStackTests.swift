@@ -136,6 +136,10 @@ extension TwoStacks {
                 }
             }
         }
+        // Window scaling with a megabyte of buffer, clean and lossy.
+        list.append(Case(drop: 0, reorder: 0, duplicate: 0, buffer: 1 << 20, congestion: .cubic, seed: 40))
+        list.append(Case(drop: 0.02, reorder: 0.02, duplicate: 0.01, buffer: 1 << 20, congestion: .cubic, seed: 41))
+        list.append(Case(drop: 0.02, reorder: 0.02, duplicate: 0.01, buffer: 1 << 20, congestion: .newReno, seed: 42))
         return list
     }()
 
@@ -168,5 +172,49 @@ extension TwoStacks {
         let first = try once()
         let second = try once()
         #expect(first == second)
+    }
+}
+
+@Suite struct TCPScaleTests {
+    /// Many concurrent connections to one listener, each echoing its own bytes.
+    @Test func thousandConcurrentEchoes() throws {
+        let stacks = TwoStacks()
+        stacks.pump(for: .zero)
+        let listener = stacks.b.makeTCPSocket()
+        try listener.bind(port: 7)
+        try listener.listen(backlog: 1024)
+        var clients: [TCPSocket] = []
+        for _ in 0..<1000 {
+            let c = stacks.a.makeTCPSocket(receiveBufferBytes: 8192, sendBufferBytes: 8192)
+            #expect(throws: Errno.EINPROGRESS) { try c.connect(to: IPv4Endpoint(addressB, 7)) }
+            clients.append(c)
+        }
+        var servers: [TCPSocket] = []
+        var answered = Set<Int>()
+        var asked = Set<Int>()
+        let done = stacks.pump(for: .seconds(60)) {
+            while let s = try? listener.accept() { servers.append(s) }
+            for s in servers {
+                if let bytes = try? s.receive(maximum: 64), !bytes.isEmpty { _ = try? s.send(bytes) }
+            }
+            for (i, c) in clients.enumerated() {
+                if !asked.contains(i), c.state == .established {
+                    let message = Array("hello \(i)".utf8)
+                    if (try? c.send(message)) != nil { asked.insert(i) }
+                }
+                if asked.contains(i), !answered.contains(i), let reply = try? c.receive(maximum: 64), !reply.isEmpty {
+                    #expect(reply == Array("hello \(i)".utf8))
+                    answered.insert(i)
+                }
+            }
+            return answered.count == clients.count
+        }
+        #expect(done)
+        #expect(answered.count == 1000)
+        #expect(stacks.b.tcp.connectionCount == 1000)
+        for c in clients { c.close() }
+        for s in servers { s.close() }
+        stacks.pump(for: .seconds(70))
+        #expect(stacks.a.tcp.connectionCount == 0 && stacks.b.tcp.connectionCount == 0)
     }
 }
