@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .library(name: "LiteIPC", targets: ["LiteIPC"]),
         .library(name: "LiteNet", targets: ["LiteNet"]),
+        .library(name: "LiteNetDPDK", targets: ["LiteNetDPDK"]),
+        .executable(name: "net-echo", targets: ["net-echo"]),
         .executable(name: "liteshield-bench", targets: ["liteshield-bench"]),
     ],
     targets: [
@@ -25,8 +27,26 @@ let package = Package(
         // Devices/ holds the host-facing devices (TAP via CLiteShim, pcap files).
         // DPDK lives in LiteNetDPDK so that programs without it do not load DPDK.
         .target(name: "LiteNet", dependencies: ["CLiteShim", "LiteSystem"]),
+        // DPDK's inline functions and macros behind a header with no DPDK includes.
+        // SwiftPM cannot read Debian's libdpdk.pc, so DPDK's headers are reached
+        // through two committed symlinks inside the target folder (headerSearchPath
+        // only accepts paths there), and the libraries are named one by one.
+        .target(name: "CLiteDPDK", path: "Sources/CLiteDPDK",
+                exclude: ["dpdk-include", "dpdk-arch-include"],
+                cSettings: [.headerSearchPath("dpdk-arch-include"), .headerSearchPath("dpdk-include")],
+                linkerSettings: ["rte_ethdev", "rte_mbuf", "rte_mempool", "rte_ring", "rte_bus_vdev",
+                                 "rte_eal", "rte_kvargs", "rte_telemetry", "rte_net", "rte_meter"]
+                    .map { .linkedLibrary($0) }),
+        // The DPDK device, as its own product so other programs never load DPDK.
+        .target(name: "LiteNetDPDK", dependencies: ["LiteNet", "CLiteDPDK", "LiteSystem"]),
+        // Test helper, not a product: two DPDK ports in one process (EAL starts
+        // once per process, so this runs as a child of the kernel test script).
+        .executableTarget(name: "litenet-dpdk-ports", dependencies: ["LiteNet", "LiteNetDPDK"],
+                          path: "Tests/LiteNetDPDKPorts"),
+        .executableTarget(name: "net-echo", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
+                          path: "Examples/net-echo"),
 
-        .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC"],
+        .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC", "LiteNet", "CLiteShim"],
                           path: "Benchmarks/liteshield-bench"),
 
         .testTarget(name: "LiteIPCTests", dependencies: ["LiteIPC", "CLiteShim"]),

@@ -11,7 +11,7 @@ trap 'rm -rf "$scratch"' EXIT
 
 mkdir -p "$scratch/LiteShield"
 (cd "$root" && git ls-files -z --cached --others --exclude-standard) |
-    (cd "$root" && xargs -0 cp --parents -t "$scratch/LiteShield" 2>/dev/null || true)
+    (cd "$root" && xargs -0 cp -d --parents -t "$scratch/LiteShield" 2>/dev/null || true)
 cd "$scratch/LiteShield"
 git init -q
 git add -A

@@ -9,6 +9,7 @@ import Glibc
 #endif
 
 let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> Void)] = [
+    ("net-udp", "UDP echo: LiteNet in memory vs kernel loopback; DPDK net_tap vs kernel veth", netUDPSuite),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

@@ -324,3 +324,116 @@ final class TwoStacks {
 
 /// The ephemeral range, visible to the tests.
 let InterfaceConfigurationEphemeral = NetworkInterface.ephemeralPorts
+
+@Suite struct MartianTests {
+    @Test func spoofedOwnSourceIsDropped() {
+        let stacks = TwoStacks()
+        // An echo request "from" B to B: answering would make B talk to itself.
+        let message = [UInt8](repeating: 0, count: 8)
+        var icmp = message
+        icmp.withUnsafeMutableBytes { buffer in
+            message.withUnsafeBytes { ICMPMessage(kind: .echoRequest(identifier: 1, sequence: 1), data: UnsafeRawBufferPointer(rebasing: $0[0..<0])).emit(into: buffer) }
+        }
+        let header = IPv4Header(source: addressB, destination: addressB, protocol: .icmp, payloadLength: 8)
+        _ = stacks.a.sendFrame(to: stacks.deviceB.hardwareAddress, type: .ipv4, length: 28) { packet in
+            header.emit(into: packet)
+            icmp.withUnsafeBytes { packet.slice(20, 28).copyMemory(from: $0) }
+        }
+        stacks.run()
+        #expect(stacks.b.counters.martianSource == 1)
+        #expect(stacks.b.counters.echoRepliesSent == 0 && stacks.b.counters.arpRequestsSent == 0)
+    }
+}
+
+@Suite struct ICMPRateLimitTests {
+    @Test func portUnreachableIsRateLimited() throws {
+        let stacks = TwoStacks()
+        let client = stacks.a.makeUDPSocket()
+        try client.bind(port: 5000)
+        // Resolve ARP first, then 100 datagrams to a closed port within one instant.
+        try stacks.a.sendEchoRequest(to: addressB, identifier: 1, sequence: 1, now: stacks.now)
+        stacks.run(for: .milliseconds(10)) { !stacks.a.takeEchoReplies().isEmpty }
+        for _ in 0..<100 { try client.send([0], to: IPv4Endpoint(addressB, 9)) }
+        stacks.a.poll(now: stacks.now)
+        stacks.b.poll(now: stacks.now)
+        #expect(stacks.b.counters.udpNoPort == 100)
+        #expect(stacks.b.counters.icmpErrorsSent == 50)     // the burst
+        #expect(stacks.b.counters.icmpRateLimited == 50)
+        // A second later the bucket has refilled.
+        stacks.now = stacks.now + .seconds(1)
+        try client.send([0], to: IPv4Endpoint(addressB, 9))
+        stacks.a.poll(now: stacks.now)
+        stacks.b.poll(now: stacks.now)
+        #expect(stacks.b.counters.icmpErrorsSent == 51)
+    }
+}
+
+/// A seeded, in-CI cousin of the libFuzzer harness: valid frames of every kind,
+/// mutated (bit flips, truncation, extension, field rewrites), into a live
+/// interface. Nothing may crash, every frame must be accounted for, and the
+/// stack must still answer a ping afterwards.
+@Suite struct MutatedFrameTests {
+    /// Real traffic as B sees it (ARP, ping, UDP, fragments, a closed port),
+    /// captured by a PcapRecorder on B's device and split back into frames.
+    static func seedFrames() throws -> [[UInt8]] {
+        let (left, right) = MemoryLink.pair()
+        let sink = PcapBuffer()
+        let a = NetworkInterface(device: left, configuration: InterfaceConfiguration(network: IPv4Network(address: addressA, prefixLength: 24)))
+        let b = NetworkInterface(device: PcapRecorder(wrapping: right, sink: sink),
+                                 configuration: InterfaceConfiguration(network: IPv4Network(address: addressB, prefixLength: 24)))
+        let server = b.makeUDPSocket()
+        try server.bind(port: 7)
+        let client = a.makeUDPSocket()
+        try client.send([UInt8](repeating: 0x42, count: 3000), to: IPv4Endpoint(addressB, 7))
+        try client.send([1, 2, 3], to: IPv4Endpoint(addressB, 9))
+        try a.sendEchoRequest(to: addressB, identifier: 3, sequence: 4, payload: [9, 9, 9], now: .seconds(1))
+        for step in 0..<10 {
+            a.poll(now: .seconds(1) + .milliseconds(Int64(step)))
+            b.poll(now: .seconds(1) + .milliseconds(Int64(step)))
+        }
+        var frames: [[UInt8]] = []
+        let bytes = sink.bytes
+        var offset = 24
+        while offset + 16 <= bytes.count {
+            let length = Int(bytes[offset + 8]) | Int(bytes[offset + 9]) << 8
+            frames.append(Array(bytes[(offset + 16)..<(offset + 16 + length)]))
+            offset += 16 + length
+        }
+        return frames
+    }
+
+    @Test func mutatedFramesAreCountedNeverFatal() throws {
+        let stacks = TwoStacks()
+        let seeds = try Self.seedFrames()
+        #expect(seeds.count >= 8)
+        var random = SeededRandom(seed: 2026)
+        let count = 20_000
+        for i in 0..<count {
+            var frame = seeds[Int(random.next() % UInt64(seeds.count))]
+            switch random.next() % 5 {
+            case 0: for _ in 0..<(1 + random.next() % 4) { let bit = Int(random.next() % UInt64(frame.count * 8)); frame[bit / 8] ^= 1 << (bit % 8) }
+            case 1: frame = Array(frame.prefix(Int(random.next() % UInt64(frame.count + 1))))
+            case 2: frame += (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            case 3: if frame.count > 20 { let at = 14 + Int(random.next() % UInt64(min(28, frame.count - 14))); frame[at] = UInt8(truncatingIfNeeded: random.next()) }
+            default: break
+            }
+            _ = stacks.a.device.transmit(now: stacks.now, length: frame.count) { buffer in
+                frame.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            }
+            if i % 64 == 0 { stacks.run(for: .milliseconds(50)) }
+        }
+        // Reassembly and ARP timers run out, and so do ARP entries that mutated
+        // (well-formed, lying) ARP packets planted, as they would in any host.
+        stacks.run(for: .seconds(70))
+        #expect(stacks.b.reassembler.memoryUsed == 0)
+        // Still healthy: a fresh ping is answered.
+        _ = stacks.a.takeEchoReplies()
+        try stacks.a.sendEchoRequest(to: addressB, identifier: 77, sequence: 1, now: stacks.now)
+        var replies: [EchoReply] = []
+        #expect(stacks.run { replies += stacks.a.takeEchoReplies(); return replies.contains { $0.identifier == 77 } })
+        let c = stacks.b.counters
+        #expect(c.malformed > 0 && c.receivedFrames >= count)
+        // Only on-link senders are learned, whatever the mutations claimed.
+        #expect(stacks.b.arp.entries.keys.allSatisfy { IPv4Network(address: addressB, prefixLength: 24).contains($0) })
+    }
+}

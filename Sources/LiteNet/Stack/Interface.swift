@@ -3,8 +3,14 @@
 // ICMP echo and errors, and UDP demultiplexing. Driven by `poll(now:)`, which
 // says when it next needs to run, so an idle stack can sleep.
 //
-// Sockets never touch the device: they queue output, and `poll` moves it. TCP
-// (LiteNet part 2) plugs in next to UDP in `deliver` and in `transmitQueued`.
+// Sockets never touch the device: they queue output, and `poll` moves it.
+//
+// Where TCP (LiteNet part 2) plugs in: `deliver` dispatches on the IP protocol
+// (add `.tcp`); `sendIPv4(_:write:)` routes, resolves, fragments and writes a
+// segment straight into the device buffer; `transmitQueued` is where sockets
+// with output get their turn; `nextDeadline` takes the earliest timer of every
+// part (add TCP's retransmission/TIME_WAIT timers); `SocketID`, `Readiness` and
+// `readinessObserver` are shared by every socket kind, for the sandbox's epoll.
 import LiteSystem
 
 public struct InterfaceConfiguration: Sendable {
@@ -45,6 +51,9 @@ public struct InterfaceCounters: Sendable, Equatable {
     public var badChecksum = 0
     /// Well-formed but not for us (other MAC/IP, unsupported EtherType or protocol).
     public var notForUs = 0
+    /// IPv4 packets claiming to come from our own, an unspecified or our subnet's
+    /// broadcast address: spoofed or looped; answering them would talk to ourselves.
+    public var martianSource = 0
     public var unsupported = 0
     public var arpRequestsReceived = 0, arpRepliesReceived = 0, arpRequestsSent = 0, arpRepliesSent = 0
     /// Packets dropped because their next hop never answered ARP, or the queue was full.
@@ -144,6 +153,17 @@ public final class NetworkInterface {
         return nextDeadline()
     }
 
+    /// Sends what sockets have queued, without receiving: for a caller that has
+    /// just written to sockets and wants it on the wire now (a receive would
+    /// only cost a system call on TAP-like devices). Returns as `poll` does.
+    @discardableResult
+    public func transmitPending(now: Timestamp) -> Timestamp? {
+        self.now = now
+        transmitQueued()
+        device.flush(now: now)
+        return nextDeadline()
+    }
+
     /// The deadline `poll` would return, without doing any work.
     public func nextDeadline() -> Timestamp? {
         if moreInput || !socketsWithOutput.isEmpty || tcp.hasOutput { return now }
@@ -204,6 +224,12 @@ public final class NetworkInterface {
         guard !sender.isUnspecified, !sender.isBroadcast, !sender.isMulticast, sender != address,
               !packet.senderHardwareAddress.isMulticast,
               sender != configuration.network.broadcastAddress else { return }
+        // Only on-link neighbours are ever a next hop, so only they are learned:
+        // anything else would fill the table for nothing.
+        guard configuration.network.contains(sender) else {
+            counters.notForUs += 1
+            return
+        }
         let forUs = packet.targetProtocolAddress == address
         // RFC 826: update a known sender; add it only when the packet is for us.
         if forUs || arp.knows(sender) {
@@ -231,6 +257,11 @@ public final class NetworkInterface {
             counters.malformed += 1
             counters.malformedIPv4 += 1
             if error == .badChecksum { counters.badChecksum += 1 }
+            return
+        }
+        let source = packet.source
+        guard source != address, !source.isUnspecified, source != configuration.network.broadcastAddress else {
+            counters.martianSource += 1
             return
         }
         let (ours, broadcast) = isOurs(packet.destination)

@@ -156,6 +156,9 @@ struct Reassembler {
     }
 
     func oldest(excluding key: FragmentKey) -> FragmentKey? {
-        partials.filter { $0.key != key }.min { $0.value.created < $1.value.created }?.key
+        // Ties broken by the key, so eviction is the same on every run.
+        partials.filter { $0.key != key }.min { a, b in
+            (a.value.created, a.key.source, a.key.identification) < (b.value.created, b.key.source, b.key.identification)
+        }?.key
     }
 }
