@@ -160,6 +160,7 @@ public final class NetworkInterface {
     public func transmitPending(now: Timestamp) -> Timestamp? {
         self.now = now
         transmitQueued()
+        tcp.flushPending()  // TCP
         device.flush(now: now)
         return nextDeadline()
     }
