@@ -30,7 +30,7 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-let usage = "usage: net-echo --device dpdk-tap|tap|dpdk --iface NAME --address A.B.C.D/N --udp PORT [--tcp PORT] [--gateway A.B.C.D] [--mac MAC] [--pcap FILE] [--port VDEV] [--eal \"ARGS\"] [--idle-yields N]"
+let usage = "usage: net-echo --device dpdk-tap|tap|dpdk --iface NAME --address A.B.C.D/N --udp PORT [--tcp PORT] [--gateway A.B.C.D] [--mac MAC] [--pcap FILE] [--port VDEV] [--eal \"ARGS\"] [--idle-yields N] [--faults LOSS,REORDER,DUP]"
 
 var options: [String: String] = [:]
 var arguments = CommandLine.arguments.dropFirst()
@@ -41,7 +41,7 @@ while let flag = arguments.popFirst() {
     }
     options[String(flag.dropFirst(2))] = value
 }
-let known: Set<String> = ["device", "iface", "address", "udp", "tcp", "gateway", "mac", "pcap", "port", "eal", "idle-yields"]
+let known: Set<String> = ["device", "iface", "address", "udp", "tcp", "gateway", "mac", "pcap", "port", "eal", "idle-yields", "faults"]
 if let unknown = options.keys.first(where: { !known.contains($0) }) { fail("unknown option --\(unknown)\n\(usage)") }
 var tcpPort: UInt16?
 if let text = options["tcp"] {
@@ -103,6 +103,16 @@ var served: any NetworkDevice = device
 if let path = options["pcap"] {
     do { served = PcapRecorder(wrapping: device, sink: try PcapFile(path: path), epochOffsetNanoseconds: PcapFile.currentEpochOffset()) }
     catch { fail("\(error)") }
+}
+
+// --faults LOSS,REORDER,DUP: the seeded fault injector on both directions, to
+// test against a kernel peer where netem is not available.
+if let text = options["faults"] {
+    let parts = text.split(separator: ",").compactMap { Double($0) }
+    guard parts.count == 3, parts.allSatisfy({ (0...1).contains($0) }) else { fail("--faults wants LOSS,REORDER,DUP as fractions, e.g. 0.02,0.05,0.01") }
+    var profile = FaultProfile(drop: parts[0], duplicate: parts[2], reorder: parts[1], onReceive: true, onTransmit: true)
+    profile.delayRange = 1_000_000...3_000_000
+    served = FaultInjector(wrapping: served, profile: profile, seed: 1)
 }
 
 let interface = NetworkInterface(device: served, configuration: configuration)
