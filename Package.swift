@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "LiteNet", targets: ["LiteNet"]),
         .library(name: "LiteNetDPDK", targets: ["LiteNetDPDK"]),
         .executable(name: "net-echo", targets: ["net-echo"]),
+        .executable(name: "http-serve", targets: ["http-serve"]),  // TCP (issue 5)
+        .executable(name: "http-get", targets: ["http-get"]),      // TCP (issue 5)
         .executable(name: "liteshield-bench", targets: ["liteshield-bench"]),
     ],
     targets: [
@@ -45,6 +47,11 @@ let package = Package(
                           path: "Tests/LiteNetDPDKPorts"),
         .executableTarget(name: "net-echo", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
                           path: "Examples/net-echo"),
+        // TCP examples (issue 5): a static HTTP server and a one-URL client on LiteNet.
+        .executableTarget(name: "http-serve", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
+                          path: "Examples/http-serve"),
+        .executableTarget(name: "http-get", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
+                          path: "Examples/http-get"),
 
         .executableTarget(name: "liteshield-bench", dependencies: ["LiteIPC", "LiteNet", "CLiteShim"],
                           path: "Benchmarks/liteshield-bench"),

@@ -16,4 +16,15 @@ struct KernelTCPTests {
 
     @Test func plainTapEchoesTCPToTheKernel() { scenario("tap") }
     @Test func dpdkTapEchoesTCPToTheKernel() { scenario("dpdk-tap") }
+
+    /// curl downloads 100 MiB from http-serve, http-get downloads it from
+    /// python3 -m http.server; sha256 identical (scripts/test-litenet-http-kernel.sh).
+    func http(_ device: String) {
+        let status = spawnAndWait(["/bin/bash", packageRoot() + "/scripts/test-litenet-http-kernel.sh",
+                                   buildDirectory(), device, "100"])
+        #expect(status == 0, "scripts/test-litenet-http-kernel.sh \(device) failed; its messages are above")
+    }
+
+    @Test func curlAndHTTPGetOverPlainTap() { http("tap") }
+    @Test func curlAndHTTPGetOverDPDKTap() { http("dpdk-tap") }
 }
