@@ -10,6 +10,7 @@ import Glibc
 
 let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> Void)] = [
     ("net-udp", "UDP echo: LiteNet in memory vs kernel loopback; DPDK net_tap vs kernel veth", netUDPSuite),
+    ("net-tcp", "TCP bulk, ping-pong, connections: LiteNet in memory vs kernel loopback (MTU 1500)", netTCPSuite),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
