@@ -538,7 +538,7 @@ public final class TCPConnection {
             if let fin = outOfOrderFin, fin == rcvNxt { receiveFin() }
             segmentsSinceAck += 1
             // Delayed ACK (RFC 9293 §3.8.6.3): at least every second full segment.
-            if segmentsSinceAck >= 2 || payload.count < maxPayload && segmentsSinceAck >= 2 {
+            if segmentsSinceAck >= 2 {
                 ackNow = true
             } else if delayedAckDeadline == nil {
                 delayedAckDeadline = now + settings.delayedAckTimeout
@@ -603,9 +603,6 @@ public final class TCPConnection {
         if seqLT(sndNxt, sndUna) { sndNxt = sndUna }
         scoreboard.advance(una: sndUna)
         retransmitCount = 0
-        if !isSynchronized || state == .established && priorFlight == 0 {
-            // Handshake ACK: nothing to grow yet.
-        }
         if inRecovery {
             if seqGE(ack, recover) {
                 // Full ACK (RFC 6582 §3.2 step 3): deflate.
