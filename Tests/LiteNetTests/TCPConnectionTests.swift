@@ -478,3 +478,70 @@ final class Script {
         #expect(s.c.sndWnd == 8000)
     }
 }
+
+/// A seeded, in-CI cousin of the libFuzzer harness (Fuzz/LiteNetTCPFuzz):
+/// mutated segments (bit flips, random fields and options, valid checksums)
+/// thrown at connections in every opening state; invariants hold throughout.
+@Suite struct TCPMutationTests {
+    @Test func mutatedSegmentsKeepInvariants() {
+        var random = SeededRandom(seed: 0x7C9F)
+        for round in 0..<60 {
+            let s = Script {
+                $0.receiveBufferSize = round % 2 == 0 ? 4096 : 200_000
+                $0.reassemblyLimit = 2048
+                $0.timestamps = round % 3 != 0
+                $0.congestion = round % 4 < 2 ? .cubic : .newReno
+            }
+            switch round % 3 {
+            case 0: s.c.connect(now: s.now)
+            case 1:
+                s.c.acceptSYN(TCPHeader(sourcePort: 80, destinationPort: 40000, sequenceNumber: 5000, acknowledgmentNumber: 0,
+                                        flags: [.syn], window: 1000,
+                                        options: TCPOptions(maximumSegmentSize: 1400, windowScale: 3, sackPermitted: true, timestamps: (1, 0))),
+                              now: s.now)
+            default:
+                s.c.connect(now: s.now)
+                s.peer([.syn, .ack], seq: 5000, ack: 1001, window: 20000,
+                       options: TCPOptions(maximumSegmentSize: 1400, windowScale: 2, sackPermitted: true, timestamps: (1, 1)))
+                _ = s.send(6000)
+            }
+            var base = pattern(60, seed: UInt64(round))
+            for step in 0..<400 {
+                // Mostly plausible segments near the connection's numbers, sometimes noise.
+                let header = TCPHeader(
+                    sourcePort: 80, destinationPort: 40000,
+                    sequenceNumber: random.chance(0.7) ? s.c.rcvNxt &+ UInt32(truncatingIfNeeded: Int(random.next() % 4000) - 1000) : UInt32(truncatingIfNeeded: random.next()),
+                    acknowledgmentNumber: random.chance(0.7) ? s.c.sndUna &+ UInt32(random.next() % 3000) : UInt32(truncatingIfNeeded: random.next()),
+                    flags: TCPFlags(rawValue: random.chance(0.8) ? 0x10 | UInt8(random.next() % 2) * 0x08 : UInt8(truncatingIfNeeded: random.next())),
+                    window: UInt16(truncatingIfNeeded: random.next()),
+                    options: TCPOptions(sackBlocks: random.chance(0.3) ? [SACKBlock(left: s.c.sndUna &+ UInt32(random.next() % 3000), right: s.c.sndUna &+ UInt32(random.next() % 6000))] : [],
+                                        timestamps: random.chance(0.5) ? (UInt32(truncatingIfNeeded: random.next() % 100), 0) : nil))
+                var bytes = emitTCP(header, payload: Array(base.prefix(Int(random.next() % 60))))
+                if random.chance(0.3) {
+                    let bit = Int(random.next() % UInt64(bytes.count * 8))
+                    bytes[bit / 8] ^= UInt8(1 << (bit % 8))
+                }
+                bytes.withUnsafeBytes { raw in
+                    if let checked = try? TCPSegment(checking: raw, source: IPv4Address(10, 0, 0, 2), destination: IPv4Address(10, 0, 0, 1)) {
+                        s.c.process(TCPHeader(checked), payload: checked.payload, now: s.now)
+                    }
+                }
+                s.now = s.now + .milliseconds(Int64(random.next() % 300))
+                s.c.poll(now: s.now)
+                if step % 7 == 0 {
+                    var sink = [UInt8](repeating: 0, count: 500)
+                    _ = sink.withUnsafeMutableBytes { s.c.receive(into: $0, peek: false, now: s.now) }
+                }
+                base.shuffle(using: &random)
+                let c = s.c
+                #expect(seqLE(c.sndUna, c.sndNxt) && seqLE(c.sndNxt, c.sndMax))
+                #expect(c.outOfOrder.bytes <= 2048)
+                #expect(c.bytesReadable <= c.settings.receiveBufferSize)
+                #expect(c.congestion.cwnd >= 1)
+                #expect(c.outbox.allSatisfy { $0.payload.count <= 1460 && $0.header.length <= 60 })
+                c.outbox.removeAll()
+                if c.state == .closed { break }
+            }
+        }
+    }
+}

@@ -119,7 +119,8 @@ public final class TCPSocket {
         var ready: Readiness = []
         if pendingError != nil { ready.formUnion([.error, .readable]) }
         guard let connection else { return isClosed ? [.hangUp] : ready.union(.hangUp) }
-        let peerDone = connection.finReceived || readShutdown
+        // A reset or finished connection reads as end of stream too (Linux sets RCV_SHUTDOWN).
+        let peerDone = connection.finReceived || readShutdown || connection.state == .closed
         if connection.bytesReadable > 0 || peerDone || connection.state == .closed { ready.insert(.readable) }
         if peerDone { ready.insert(.readHangUp) }
         switch connection.state {
