@@ -8,8 +8,10 @@
 //     1-byte request/response ping-pong per second (TCP_NODELAY), and
 //     connections per second (connect, accept, close with SO_LINGER 0 so no
 //     TIME-WAIT piles up on either side).
-// (b) Kernel client ↔ LiteNet over DPDK net_tap vs kernel ↔ kernel over veth:
-//     not measured yet (noted in the output).
+// (b) Real path (root): one kernel TCP client in a namespace against net-echo
+//     --tcp (LiteNet over DPDK net_tap) and against a kernel TCP echo server over
+//     a veth pair into a second namespace: echoed bulk (Gbit/s), 1-byte
+//     ping-pong, connections with a 1-byte exchange; medians of 3 alternating rounds.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,8 +19,10 @@ import CLiteShim
 import LiteNet
 
 func netTCPSuite(_ report: inout BenchReport) throws {
-    if getenv("LITESHIELD_NET_TCP_ROLE") != nil {
-        // Child role: the kernel measurement inside the namespace; prints three numbers.
+    if let role = getenv("LITESHIELD_NET_TCP_ROLE").map({ String(cString: $0) }) {
+        if role == "echo-server" { kernelTCPEchoServer() }
+        if role == "client" { tcpEchoClient() }
+        // The kernel loopback measurement inside the namespace; prints three numbers.
         let k = kernelTCPRates(seconds: 1)
         print("\(k.bulkGbps) \(k.requestsPerSecond) \(k.connectionsPerSecond)")
         exit(0)
@@ -36,7 +40,172 @@ func netTCPSuite(_ report: inout BenchReport) throws {
     report.add("LiteNet in-memory connections", memory.connectionsPerSecond, "conn/s", baseline: ("kernel loopback", baseline.connectionsPerSecond))
     report.note(inNamespace ? "kernel side: loopback in a fresh namespace with MTU 1500, both ends in one thread, as LiteNet's"
                             : "kernel side: host loopback (MTU 65536; namespace unavailable)")
-    report.note("DPDK net_tap vs veth (issue 5 part b): not measured yet")
+    guard getuid() == 0 else {
+        report.note("DPDK net_tap vs veth skipped: needs root (namespaces)")
+        return
+    }
+    let netEcho = executableDirectory() + "/net-echo"
+    guard access(netEcho, X_OK) == 0 else {
+        report.note("DPDK net_tap vs veth skipped: \(netEcho) missing; build it with `swift build -c release --product net-echo`")
+        return
+    }
+    let real = try tcpRealPath(netEcho: netEcho, seconds: 1, rounds: 3)
+    report.add("net_tap TCP echo bulk (kernel client)", real.liteNet.bulkGbps, "Gbit/s", baseline: ("kernel veth", real.kernel.bulkGbps))
+    report.add("net_tap TCP 1-byte ping-pong", real.liteNet.requestsPerSecond, "req/s", baseline: ("kernel veth", real.kernel.requestsPerSecond))
+    report.add("net_tap TCP connections (1-byte echo each)", real.liteNet.connectionsPerSecond, "conn/s", baseline: ("kernel veth", real.kernel.connectionsPerSecond))
+    report.note("net_tap/veth: the same kernel client in one namespace against net-echo --tcp (LiteNet, DPDK net_tap) and a kernel TCP echo server over veth; medians of 3 alternating rounds")
+}
+
+// MARK: - Real path: kernel client ↔ LiteNet over DPDK net_tap vs kernel ↔ kernel over veth
+
+func tcpRealPath(netEcho: String, seconds: Double, rounds: Int) throws -> (liteNet: TCPRates, kernel: TCPRates) {
+    let tag = "\(getpid())"
+    let clientNS = "lsbt-c-\(tag)", serverNS = "lsbt-s-\(tag)"
+    let tap = "lsbtt\(tag)".prefix(15), vethC = "lsbtc\(tag)".prefix(15), vethS = "lsbts\(tag)".prefix(15)
+    let self_ = executableDirectory() + "/liteshield-bench"
+    var children: [pid_t] = []
+    let echoLog = "/tmp/lsbench-tcp-echo-\(tag).log", clientOut = "/tmp/lsbench-tcp-client-\(tag).out"
+    defer {
+        for pid in children { kill(pid, SIGTERM); waitProcess(pid) }
+        runProcess(["ip", "netns", "del", clientNS])
+        runProcess(["ip", "netns", "del", serverNS])
+        unlink(echoLog)
+        unlink(clientOut)
+    }
+    func ns(_ name: String, _ command: [String]) { runProcess(["ip", "netns", "exec", name] + command) }
+    guard runProcess(["ip", "netns", "add", clientNS]) == 0, runProcess(["ip", "netns", "add", serverNS]) == 0 else {
+        throw BenchFailure(description: "ip netns add failed (root and iproute2 needed)")
+    }
+    ns(clientNS, ["ip", "link", "set", "lo", "up"])
+    ns(serverNS, ["ip", "link", "set", "lo", "up"])
+    ns(clientNS, ["ip", "link", "add", String(vethC), "type", "veth", "peer", "name", String(vethS), "netns", serverNS])
+    ns(clientNS, ["ip", "addr", "add", "10.0.1.1/24", "dev", String(vethC)])
+    ns(serverNS, ["ip", "addr", "add", "10.0.1.2/24", "dev", String(vethS)])
+    ns(clientNS, ["ip", "link", "set", String(vethC), "up"])
+    ns(serverNS, ["ip", "link", "set", String(vethS), "up"])
+    children.append(startProcess(["ip", "netns", "exec", serverNS, self_, "net-tcp"], environment: ["LITESHIELD_NET_TCP_ROLE=echo-server"]))
+    let echo = startProcess(["ip", "netns", "exec", clientNS, netEcho, "--device", "dpdk-tap", "--iface", String(tap),
+                             "--address", "10.0.0.2/24", "--udp", "7", "--tcp", "7"], output: echoLog)
+    children.append(echo)
+    var ready = false
+    for _ in 0..<200 where !ready {
+        ready = readFile(echoLog).contains("listening")
+        if !ready { usleep(100_000) }
+    }
+    guard ready else { throw BenchFailure(description: "net-echo did not start: \(readFile(echoLog))") }
+    ns(clientNS, ["ip", "addr", "add", "10.0.0.1/24", "dev", String(tap)])
+    ns(clientNS, ["ip", "link", "set", String(tap), "up"])
+    usleep(300_000)
+
+    func client(_ target: String) throws -> TCPRates {
+        let pid = startProcess(["ip", "netns", "exec", clientNS, self_, "net-tcp"],
+                               environment: ["LITESHIELD_NET_TCP_ROLE=client", "LITESHIELD_NET_TCP_TARGET=\(target)",
+                                             "LITESHIELD_NET_TCP_SECONDS=\(seconds)"],
+                               output: clientOut)
+        waitProcess(pid)
+        let fields = readFile(clientOut).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double(String($0)) }
+        guard fields.count == 3 else { throw BenchFailure(description: "TCP client against \(target) printed \(readFile(clientOut))") }
+        return TCPRates(bulkGbps: fields[0], requestsPerSecond: fields[1], connectionsPerSecond: fields[2])
+    }
+    var kernelRuns: [TCPRates] = [], liteNetRuns: [TCPRates] = []
+    for _ in 0..<rounds {
+        kernelRuns.append(try client("10.0.1.2"))
+        liteNetRuns.append(try client("10.0.0.2"))
+    }
+    func median(_ runs: [TCPRates]) -> TCPRates {
+        func m(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        return TCPRates(bulkGbps: m(runs.map(\.bulkGbps)), requestsPerSecond: m(runs.map(\.requestsPerSecond)),
+                        connectionsPerSecond: m(runs.map(\.connectionsPerSecond)))
+    }
+    return (median(liteNetRuns), median(kernelRuns))
+}
+
+/// The kernel's TCP echo, one connection at a time (the client is sequential).
+func kernelTCPEchoServer() -> Never {
+    let listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var yes: Int32 = 1
+    setsockopt(listenFD, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+    var address = socketAddress("0.0.0.0", 7)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    listen(listenFD, 1024)
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let fd = accept(listenFD, nil, nil)
+        if fd < 0 { continue }
+        var flag: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &flag, socklen_t(MemoryLayout<Int32>.size))
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            var sent = 0
+            while sent < n {
+                let m = buffer.withUnsafeBytes { send(fd, $0.baseAddress! + sent, n - sent, Int32(MSG_NOSIGNAL)) }
+                if m <= 0 { break }
+                sent += m
+            }
+        }
+        close(fd)
+    }
+}
+
+/// The client: echo bulk (64 KiB writes, echoed bytes counted), 1-byte ping-pong,
+/// connections with a 1-byte exchange each. Prints "GBIT/S REQ/S CONN/S".
+func tcpEchoClient() -> Never {
+    let target = String(cString: getenv("LITESHIELD_NET_TCP_TARGET"))
+    let seconds = Double(String(cString: getenv("LITESHIELD_NET_TCP_SECONDS") ?? strdup("1"))) ?? 1
+    func open(noDelay: Bool) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var flag: Int32 = noDelay ? 1 : 0
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &flag, socklen_t(MemoryLayout<Int32>.size))
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        connectSocket(fd, target, 7)
+        return fd
+    }
+    func resetClose(_ fd: Int32) {
+        var l = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+        close(fd)
+    }
+    // Bulk through the echo: keep at most 1 MiB outstanding.
+    let bulkFD = open(noDelay: false)
+    var chunk = [UInt8](repeating: 0x5A, count: 65536)
+    var sink = [UInt8](repeating: 0, count: 1 << 18)
+    var outstanding = 0, echoed = 0
+    var start = benchNow()
+    while benchNow() - start < seconds {
+        if outstanding < 1 << 20 {
+            let n = send(bulkFD, &chunk, chunk.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            if n > 0 { outstanding += n }
+        }
+        let m = recv(bulkFD, &sink, sink.count, Int32(MSG_DONTWAIT))
+        if m > 0 { echoed += m; outstanding -= m }
+    }
+    let gbps = Double(echoed) * 8 / (benchNow() - start) / 1e9
+    resetClose(bulkFD)
+    // Ping-pong.
+    let rrFD = open(noDelay: true)
+    var one: UInt8 = 1
+    var requests = 0
+    start = benchNow()
+    while benchNow() - start < seconds {
+        _ = send(rrFD, &one, 1, Int32(MSG_NOSIGNAL))
+        if recv(rrFD, &one, 1, 0) == 1 { requests += 1 }
+    }
+    let rps = Double(requests) / (benchNow() - start)
+    resetClose(rrFD)
+    // Connections.
+    var connections = 0
+    start = benchNow()
+    while benchNow() - start < seconds {
+        let fd = open(noDelay: true)
+        _ = send(fd, &one, 1, Int32(MSG_NOSIGNAL))
+        if recv(fd, &one, 1, 0) == 1 { connections += 1 }
+        resetClose(fd)
+    }
+    let cps = Double(connections) / (benchNow() - start)
+    print("\(gbps) \(rps) \(cps)")
+    exit(0)
 }
 
 /// Runs this binary's kernel role in a namespace whose loopback has MTU 1500.
