@@ -25,7 +25,8 @@ let package = Package(
 
         .target(name: "LiteIPC", dependencies: ["CLiteShim", "LiteSystem"]),
 
-        // Userspace TCP/IP. Wire/ and Stack/ are pure Swift (standard library only);
+        // Userspace TCP/IP. Wire/ is pure Swift (standard library only); Stack/ adds
+        // only LiteSystem's Errno;
         // Devices/ holds the host-facing devices (TAP via CLiteShim, pcap files).
         // DPDK lives in LiteNetDPDK so that programs without it do not load DPDK.
         .target(name: "LiteNet", dependencies: ["CLiteShim", "LiteSystem"]),

@@ -437,3 +437,40 @@ let InterfaceConfigurationEphemeral = NetworkInterface.ephemeralPorts
         #expect(stacks.b.arp.entries.keys.allSatisfy { IPv4Network(address: addressB, prefixLength: 24).contains($0) })
     }
 }
+
+@Suite struct UDPSocketSemanticsTests {
+    @Test func bsdErrorsAndPeek() throws {
+        let stacks = TwoStacks()
+        let socket = stacks.b.makeUDPSocket()
+        #expect(throws: Errno.EADDRNOTAVAIL) { try socket.bind(port: 7, address: IPv4Address(10, 0, 0, 9)) }
+        try socket.bind(port: 7, address: addressB)
+        #expect(throws: Errno.EINVAL) { try socket.bind(port: 8) }
+        #expect(throws: Errno.EDESTADDRREQ) { try socket.send([1]) }
+        #expect(throws: Errno.EINVAL) { try socket.send([1], to: IPv4Endpoint(addressA, 0)) }
+
+        // Connected: only the peer's datagrams arrive; others get port unreachable.
+        let peer = stacks.a.makeUDPSocket()
+        try peer.bind(port: 1000)
+        let stranger = stacks.a.makeUDPSocket()
+        try stranger.bind(port: 2000)
+        try socket.connect(to: IPv4Endpoint(addressA, 1000))
+        try stranger.send(Array("no".utf8), to: IPv4Endpoint(addressB, 7))
+        try peer.send(Array("yes".utf8), to: IPv4Endpoint(addressB, 7))
+        #expect(stacks.run { socket.pendingDatagrams == 1 })
+        stacks.run(for: .milliseconds(5))
+        #expect(socket.pendingDatagrams == 1)
+        #expect(stacks.b.counters.udpNoPort == 1)
+
+        // Peek leaves the datagram; a normal receive then takes it.
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let peeked = try buffer.withUnsafeMutableBytes { try socket.receive(into: $0, peek: true) }
+        #expect(peeked.count == 3 && peeked.source == IPv4Endpoint(addressA, 1000))
+        #expect(socket.pendingDatagrams == 1)
+        #expect(try socket.receive().bytes == Array("yes".utf8))
+        #expect(!socket.readiness.contains(.readable))
+
+        // Closing frees the port for another socket.
+        socket.close()
+        try stacks.b.makeUDPSocket().bind(port: 7)
+    }
+}

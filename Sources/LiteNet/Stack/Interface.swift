@@ -138,11 +138,14 @@ public final class NetworkInterface {
         let budget = configuration.receiveBudget
         let burst = device.capabilities.burstSize
         while handled < budget {
-            let got = device.receive(now: now, limit: min(burst, budget - handled)) { frame in
+            let asked = min(burst, budget - handled)
+            let got = device.receive(now: now, limit: asked) { frame in
                 self.process(frame: frame)
             }
             handled += got
-            if got == 0 { break }
+            // A short burst means the device is drained for now; asking again
+            // would only cost another system call on TAP-like devices.
+            if got < asked { break }
         }
         moreInput = handled >= budget
         transmitQueued()
