@@ -29,6 +29,8 @@ let package = Package(
         // only LiteSystem's Errno;
         // Devices/ holds the host-facing devices (TAP via CLiteShim, pcap files).
         // DPDK lives in LiteNetDPDK so that programs without it do not load DPDK.
+        // TCP/ (connection state machine, congestion control, ISNs, SYN cookies) is
+        // pure Swift too; Stack/TCPSocket.swift is the BSD socket layer over it.
         .target(name: "LiteNet", dependencies: ["CLiteShim", "LiteSystem"]),
         // DPDK's inline functions and macros behind a header with no DPDK includes.
         // SwiftPM cannot read Debian's libdpdk.pc, so DPDK's headers are reached

@@ -41,14 +41,25 @@ want=$(sha256sum "$dir/www/blob" | cut -d' ' -f1)
 
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" "$bin/http-serve" --device "$device" --iface "$iface" --address 10.0.0.2/24 --port 80 --root "$dir/www" >"$log" 2>&1 &
-server=$!
-for _ in $(seq 1 200); do
+# DPDK's EAL start can fail transiently on a loaded host: one retry, with the log shown.
+for attempt in 1 2; do
+    : >"$log"
+    ip netns exec "$ns" "$bin/http-serve" --device "$device" --iface "$iface" --address 10.0.0.2/24 --port 80 --root "$dir/www" >"$log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 200); do
+        grep -q '^listening' "$log" && break
+        kill -0 "$server" 2>/dev/null || break
+        sleep 0.1
+    done
     grep -q '^listening' "$log" && break
-    kill -0 "$server" 2>/dev/null || fail "http-serve exited before listening"
-    sleep 0.1
+    echo "http-serve did not start (attempt $attempt):" >&2
+    cat "$log" >&2
+    kill -KILL "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    server=""
+    sleep 1
 done
-grep -q '^listening' "$log" || fail "http-serve did not print listening"
+[[ -n "$server" ]] || fail "http-serve did not print listening"
 ip netns exec "$ns" ip addr add 10.0.0.1/24 dev "$iface"
 ip netns exec "$ns" ip link set "$iface" up
 
