@@ -129,6 +129,20 @@ func emitTCP(_ header: TCPHeader, payload: [UInt8], source: IPv4Address = tcpSou
         #expect(throws: WireError.badChecksum) { try parseTCP(goldenSYN, source: IPv4Address(10, 0, 0, 9)) }
     }
 
+    @Test func wideChecksumMatchesTheWordwiseOne() {
+        var random = SeededRandom(seed: 5)
+        for length in Array(0..<70) + [1459, 1460, 1500, 9000] {
+            var bytes = [UInt8](repeating: 0, count: length)
+            for i in 0..<length { bytes[i] = UInt8(truncatingIfNeeded: random.next()) }
+            if length == 64 { bytes = [UInt8](repeating: 0xFF, count: 64) }
+            bytes.withUnsafeBytes { raw in
+                let initial = random.next() % 0x1_0000_0000
+                #expect(InternetChecksum.finish(InternetChecksum.accumulateWide(raw, into: initial))
+                        == InternetChecksum.finish(InternetChecksum.accumulate(raw, into: initial)), "length \(length)")
+            }
+        }
+    }
+
     @Test func sequenceArithmeticWraps() {
         #expect(seqLT(0xFFFF_FFF0, 0x10))
         #expect(seqGT(0x10, 0xFFFF_FFF0))
