@@ -211,6 +211,29 @@ final class Script {
         #expect(s.c.state == .closed && s.c.error == nil)
     }
 
+    @Test func timeWaitReincarnationNeedsANewerSYN() {
+        let s = Script.established()
+        s.c.shutdownWrite(now: s.now)
+        s.peer([.ack], seq: 5001, ack: 1002)
+        s.peer([.fin, .ack], seq: 5001, ack: 1002)
+        #expect(s.c.state == .timeWait)
+        func syn(_ seq: UInt32) -> TCPHeader {
+            TCPHeader(sourcePort: 80, destinationPort: 40000, sequenceNumber: seq, acknowledgmentNumber: 0, flags: [.syn], window: 100)
+        }
+        #expect(!s.c.acceptsReincarnation(by: syn(5000)))
+        #expect(s.c.acceptsReincarnation(by: syn(9000)))
+    }
+
+    @Test func pawsForgetsAStaleTimestampAfter24Days() {
+        let s = Script()
+        s.c.connect(now: s.now)
+        _ = s.take()
+        s.peer([.syn, .ack], seq: 5000, ack: 1001, options: TCPOptions(timestamps: (1000, 1)))
+        s.now = s.now + .seconds(25 * 86400)
+        s.peer([.ack], seq: 5001, ack: 1001, payload: [1], options: TCPOptions(timestamps: (5, 1)))
+        #expect(s.c.bytesReadable == 1 && s.c.counters.pawsRejected == 0)
+    }
+
     @Test func simultaneousClose() {
         let s = Script.established()
         s.c.shutdownWrite(now: s.now)

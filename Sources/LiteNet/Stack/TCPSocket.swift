@@ -489,7 +489,7 @@ public final class TCPLayer {
                                  remote: IPv4Endpoint(ip.source, header.sourcePort))
         if let socket = connections[tuple], let connection = socket.connection {
             // A new SYN for a connection in TIME-WAIT may start a new one (RFC 9293 §3.6.1).
-            if connection.state == .timeWait, header.flags == [.syn], listeners[tuple.local.port] != nil {
+            if header.flags == [.syn], listeners[tuple.local.port] != nil, connection.acceptsReincarnation(by: header) {
                 remove(socket)
             } else {
                 connection.process(header, payload: segment.payload, now: interface.now)

@@ -118,6 +118,8 @@ public final class TCPConnection {
     // Options.
     public private(set) var timestampsEnabled = false
     var tsRecent: UInt32 = 0
+    /// When tsRecent was last updated: after 24 idle days it is stale (RFC 7323 §5.5).
+    var tsRecentAge = Timestamp.zero
     var lastAckSent: UInt32 = 0
     let tsOffset: UInt32
     public private(set) var sackEnabled = false
@@ -275,6 +277,7 @@ public final class TCPConnection {
         if settings.timestamps, let ts = options.timestamps {
             timestampsEnabled = true
             tsRecent = ts.value
+            tsRecentAge = now
         }
         sackEnabled = settings.selectiveAcknowledgments && options.sackPermitted
         congestion = CongestionControl(algorithm: settings.congestion, mss: sendMSS)
@@ -360,7 +363,8 @@ public final class TCPConnection {
         var fin = flags.contains(.fin)
 
         // PAWS (RFC 7323 §5): an old timestamp marks an old duplicate.
-        if timestampsEnabled, !flags.contains(.rst), let ts = seg.options.timestamps, seqLT(ts.value, tsRecent) {
+        if timestampsEnabled, !flags.contains(.rst), let ts = seg.options.timestamps, seqLT(ts.value, tsRecent),
+           now.since(tsRecentAge) < .seconds(24 * 86400) {
             counters.pawsRejected += 1
             ackNow = true
             transmit()
@@ -464,6 +468,7 @@ public final class TCPConnection {
         // Timestamps: remember the peer's clock (RFC 7323 §4.3).
         if timestampsEnabled, let ts = seg.options.timestamps, seqLE(seg.sequenceNumber, lastAckSent) {
             tsRecent = ts.value
+            tsRecentAge = now
         }
 
         armKeepAlive()
@@ -1049,6 +1054,15 @@ public final class TCPConnection {
     }
 
     /// True when a close has nothing left to wait for (SO_LINGER's condition).
+    /// Whether a new SYN for this 4-tuple may replace the connection in
+    /// TIME-WAIT: its sequence number (or timestamp) must be beyond the old
+    /// connection's, so no old duplicate can be taken for new data (RFC 6191).
+    public func acceptsReincarnation(by syn: TCPHeader) -> Bool {
+        guard state == .timeWait else { return false }
+        if timestampsEnabled, let ts = syn.options.timestamps { return seqGT(ts.value, tsRecent) }
+        return seqGT(syn.sequenceNumber, rcvNxt)
+    }
+
     public var closeCompleted: Bool {
         state == .closed || state == .timeWait || state == .finWait2 && finAcked
     }
