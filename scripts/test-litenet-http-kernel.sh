@@ -8,7 +8,7 @@
 #     kernel side, where the kernel has netem (skipped otherwise; the TCP
 #     kernel test covers loss with net-echo --faults);
 #  3. python3 -m http.server in the namespace; LiteNet's http-get downloads the
-#     same file: sha256 identical.
+#     same file: sha256 identical; http-get to a closed kernel port: ECONNREFUSED.
 # Needs root, curl, python3, iproute2.
 set -euo pipefail
 bin=$1
@@ -105,4 +105,22 @@ pyserver=$!
 wait "$client" || fail "http-get failed"
 [[ "$(sha256sum "$dir/got2" | cut -d' ' -f1)" == "$want" ]] || fail "http-get: sha256 differs"
 grep 'status' "$log" || true
+
+# LiteNet's connect to a closed kernel port: the kernel's RST gives ECONNREFUSED.
+: >"$log"
+ip netns exec "$ns" ip link set "$iface" down 2>/dev/null || true
+for _ in $(seq 1 50); do ip netns exec "$ns" ip link show "$iface" >/dev/null 2>&1 || break; sleep 0.1; done
+ip netns exec "$ns" "$bin/http-get" --device "$device" --iface "$iface" --address 10.0.0.2/24 \
+    --output "$dir/none" --timeout 60 http://10.0.0.1:9/ >"$log" 2>&1 &
+client=$!
+for _ in $(seq 1 200); do
+    grep -q '^ready' "$log" && break
+    kill -0 "$client" 2>/dev/null || break
+    sleep 0.1
+done
+ip netns exec "$ns" ip addr add 10.0.0.1/24 dev "$iface" 2>/dev/null || true
+ip netns exec "$ns" ip link set "$iface" up
+if wait "$client"; then fail "http-get to a closed port succeeded"; fi
+grep -q 'ECONNREFUSED' "$log" || fail "http-get to a closed port did not report ECONNREFUSED"
+echo "closed kernel port: ECONNREFUSED"
 echo "ok (http, $device)"
