@@ -126,6 +126,23 @@ final class Script {
         #expect(s.c.state == .closed && s.c.error == .refused)
     }
 
+    @Test func icmpUnreachableDuringConnect() {
+        let refused = Script()
+        refused.c.connect(now: refused.now)
+        refused.c.unreachable(code: 3, quotedSequence: 999, now: refused.now)  // not in flight: ignored
+        #expect(refused.c.state == .synSent)
+        refused.c.unreachable(code: 3, quotedSequence: 1000, now: refused.now)
+        #expect(refused.c.state == .closed && refused.c.error == .refused)
+        // Host unreachable is soft: the connect keeps trying, then reports it instead of ETIMEDOUT.
+        let soft = Script { $0.synRetransmissions = 1 }
+        soft.c.connect(now: soft.now)
+        soft.c.unreachable(code: 1, quotedSequence: 1000, now: soft.now)
+        #expect(soft.c.state == .synSent)
+        soft.advance(.seconds(1))
+        soft.advance(.seconds(2))
+        #expect(soft.c.state == .closed && soft.c.error == .hostUnreachable)
+    }
+
     @Test func synRetransmitsWithBackoffThenTimesOut() {
         let s = Script { $0.synRetransmissions = 2 }
         s.c.connect(now: s.now)

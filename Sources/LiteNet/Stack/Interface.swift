@@ -331,6 +331,7 @@ public final class NetworkInterface {
         case .destinationUnreachable(let code, let nextHopMTU):
             counters.icmpErrorsReceived += 1
             if code == 4 { tcp.pathMTUReport(quoted: message.data, nextHopMTU: Int(nextHopMTU)) }  // TCP: RFC 1191
+            else { tcp.unreachableReport(quoted: message.data, code: code) }  // TCP
             let error: Errno
             switch code {
             case 2, 3: error = .ECONNREFUSED  // protocol / port unreachable

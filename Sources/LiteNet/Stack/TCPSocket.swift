@@ -33,6 +33,8 @@ extension TCPError {
         case .refused: return .ECONNREFUSED
         case .reset: return .ECONNRESET
         case .timedOut: return .ETIMEDOUT
+        case .hostUnreachable: return .EHOSTUNREACH
+        case .networkUnreachable: return .ENETUNREACH
         }
     }
 }
@@ -686,6 +688,19 @@ public final class TCPLayer {
             counters.pathMTUUpdates += 1
             scheduled(socket)
         }
+    }
+
+    /// ICMP destination unreachable (other than "fragmentation needed") quoting a segment of ours.
+    func unreachableReport(quoted: UnsafeRawBufferPointer, code: UInt8) {
+        guard quoted.count >= 20, quoted[0] >> 4 == 4 else { return }
+        let headerLength = Int(quoted[0] & 0x0F) * 4
+        guard headerLength >= 20, quoted.count >= headerLength + 8, quoted[9] == IPProtocol.tcp.rawValue,
+              IPv4Address(rawValue: quoted.be32(12)) == interface.address else { return }
+        let tuple = TCPFourTuple(local: IPv4Endpoint(interface.address, quoted.be16(headerLength)),
+                                 remote: IPv4Endpoint(IPv4Address(rawValue: quoted.be32(16)), quoted.be16(headerLength + 2)))
+        guard let socket = connections[tuple], let connection = socket.connection else { return }
+        connection.unreachable(code: code, quotedSequence: quoted.be32(headerLength + 4), now: interface.now)
+        scheduled(socket)
     }
 
     /// Live connections (including those closing in the background).

@@ -23,6 +23,9 @@ public enum TCPError: Sendable, Hashable {
     case reset
     /// Retransmissions or keepalive probes went unanswered (ETIMEDOUT).
     case timedOut
+    /// Unanswered, and ICMP said the host or network is unreachable (EHOSTUNREACH, ENETUNREACH).
+    case hostUnreachable
+    case networkUnreachable
 }
 
 public struct TCPSettings: Sendable {
@@ -84,6 +87,9 @@ public final class TCPConnection {
     /// Set once the peer reset the connection (reads then return the error, writes EPIPE).
     public private(set) var wasReset = false
     public internal(set) var outbox: [TCPOutgoing] = []
+    /// An ICMP unreachable seen while the connection kept trying: reported
+    /// instead of ETIMEDOUT if it then times out (Linux's soft error).
+    var softError: TCPError?
 
     // Send sequence space (RFC 9293 §3.3.1).
     let iss: UInt32
@@ -861,7 +867,7 @@ public final class TCPConnection {
         switch state {
         case .synSent, .synReceived:
             guard retransmitCount < settings.synRetransmissions else {
-                fail(.timedOut, reset: false)
+                fail(softError ?? .timedOut, reset: false)
                 return
             }
             retransmitCount += 1
@@ -876,7 +882,7 @@ public final class TCPConnection {
         guard sndUna != sndMax else { return }
         guard retransmitCount < settings.maximumRetransmissions else {
             sendReset(seq: sndNxt)
-            fail(.timedOut, reset: false)
+            fail(softError ?? .timedOut, reset: false)
             return
         }
         retransmitCount += 1
@@ -946,6 +952,20 @@ public final class TCPConnection {
         rttTiming = nil
         transmit()
         return true
+    }
+
+    /// ICMP destination unreachable about one of our segments (RFC 1122
+    /// §4.2.3.9, RFC 5927): port or protocol unreachable aborts a connection
+    /// still in SYN-SENT (ECONNREFUSED); anything else is kept as a soft error.
+    /// The quoted sequence number must be one we have in flight.
+    public func unreachable(code: UInt8, quotedSequence: UInt32, now: Timestamp) {
+        self.now = now
+        guard seqLE(sndUna, quotedSequence), seqLT(quotedSequence, sndMax) else { return }
+        if state == .synSent && (code == 2 || code == 3) {
+            fail(.refused, reset: false)
+            return
+        }
+        softError = (code == 0 || code == 6 || code == 11) ? .networkUnreachable : .hostUnreachable
     }
 
     /// Keepalive settings changed (setsockopt): re-arm from now.
