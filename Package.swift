@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "liteshield", targets: ["liteshield"]),
         .executable(name: "ext2-tool", targets: ["ext2-tool"]),
         .executable(name: "net-echo", targets: ["net-echo"]),
+        .executable(name: "http-serve", targets: ["http-serve"]),
+        .executable(name: "http-get", targets: ["http-get"]),
         .executable(name: "ipc-demo", targets: ["ipc-demo"]),
         .executable(name: "liteshield-bench", targets: ["liteshield-bench"]),
     ],
@@ -33,7 +35,9 @@ let package = Package(
         // LiteSystem and CLiteShim).
         .target(name: "LiteFS", dependencies: ["CLiteShim", "LiteSystem"]),
 
-        // Userspace TCP/IP. Wire/ and Stack/ are pure Swift (standard library only);
+        // Userspace TCP/IP. Wire/ and TCP/ (connection state machine, congestion
+        // control, ISNs, SYN cookies) are pure Swift (standard library only); Stack/
+        // is the interface and the sockets (Stack/TCPSocket.swift: BSD semantics);
         // Devices/ holds the host-facing devices (TAP via CLiteShim, pcap files).
         // DPDK lives in LiteNetDPDK so that programs without it do not load DPDK.
         .target(name: "LiteNet", dependencies: ["CLiteShim", "LiteSystem"]),
@@ -66,6 +70,11 @@ let package = Package(
         .executableTarget(name: "ext2-tool", dependencies: ["LiteFS"], path: "Examples/ext2-tool"),
         .executableTarget(name: "net-echo", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
                           path: "Examples/net-echo"),
+        // A static HTTP server and a one-URL client on LiteNet TCP.
+        .executableTarget(name: "http-serve", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
+                          path: "Examples/http-serve"),
+        .executableTarget(name: "http-get", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
+                          path: "Examples/http-get"),
         .executableTarget(name: "ipc-demo", dependencies: ["LiteIPC"], path: "Examples/ipc-demo"),
 
         .executableTarget(name: "liteshield-bench",

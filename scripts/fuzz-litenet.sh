@@ -15,7 +15,7 @@ flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6)
 # LiteSystem first (LiteNet imports it), as a module of its own.
 swiftc "${flags[@]}" -module-name LiteSystem -emit-module -emit-module-path "$out/LiteSystem.swiftmodule" \
     -emit-library -static -o "$out/libLiteSystem.a" "$root"/Sources/LiteSystem/*.swift
-sources=("$root"/Sources/LiteNet/Wire/*.swift "$root"/Sources/LiteNet/Stack/*.swift
+sources=("$root"/Sources/LiteNet/Wire/*.swift "$root"/Sources/LiteNet/Stack/*.swift "$root"/Sources/LiteNet/TCP/*.swift
          "$root"/Sources/LiteNet/Devices/MemoryLink.swift "$root"/Sources/LiteNet/Devices/FaultInjector.swift)
 swiftc "${flags[@]}" -module-name LiteNetFuzz -I "$out" -L "$out" -lLiteSystem \
     "${sources[@]}" "$root"/Fuzz/LiteNetFuzz/Harness.swift -o "$out/litenet-fuzz"

@@ -13,6 +13,7 @@ let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> 
     ("guard", "seccomp filter, ptrace guard and sandbox start-up vs native, runsc, runc", guardSuite),
     ("net-udp", "UDP echo: LiteNet in memory vs kernel loopback; DPDK net_tap vs kernel veth", netUDPSuite),
     ("fs", "LiteFS in-process vs the kernel (tmpfs, loop-mounted ext2): metadata ops, IOPS, MB/s", FSSuite.run),
+    ("net-tcp", "TCP bulk, ping-pong, connections: LiteNet in memory vs kernel loopback (MTU 1500)", netTCPSuite),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

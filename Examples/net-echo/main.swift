@@ -8,7 +8,7 @@
 // TAP interface removed) on SIGTERM or SIGINT. `--device dpdk` opens an
 // existing DPDK port (`--port`, from `--eal` vdevs or a NIC), e.g.
 //   --device dpdk --port net_af_packet0 --eal "--no-huge -m 256 --no-pci --no-shconf --vdev=net_af_packet0,iface=veth1"
-// `--pcap FILE` records every frame for tshark/Wireshark. `--tcp` waits for LiteNet part 2.
+// `--pcap FILE` records every frame for tshark/Wireshark. `--tcp PORT` also echoes TCP (every connection, byte for byte).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +30,7 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-let usage = "usage: net-echo --device dpdk-tap|tap|dpdk --iface NAME --address A.B.C.D/N --udp PORT [--tcp PORT] [--gateway A.B.C.D] [--mac MAC] [--pcap FILE] [--port VDEV] [--eal \"ARGS\"] [--idle-yields N]"
+let usage = "usage: net-echo --device dpdk-tap|tap|dpdk --iface NAME --address A.B.C.D/N --udp PORT [--tcp PORT] [--gateway A.B.C.D] [--mac MAC] [--pcap FILE] [--port VDEV] [--eal \"ARGS\"] [--idle-yields N] [--faults LOSS,REORDER,DUP]"
 
 var options: [String: String] = [:]
 var arguments = CommandLine.arguments.dropFirst()
@@ -41,9 +41,13 @@ while let flag = arguments.popFirst() {
     }
     options[String(flag.dropFirst(2))] = value
 }
-let known: Set<String> = ["device", "iface", "address", "udp", "tcp", "gateway", "mac", "pcap", "port", "eal", "idle-yields"]
+let known: Set<String> = ["device", "iface", "address", "udp", "tcp", "gateway", "mac", "pcap", "port", "eal", "idle-yields", "faults"]
 if let unknown = options.keys.first(where: { !known.contains($0) }) { fail("unknown option --\(unknown)\n\(usage)") }
-if options["tcp"] != nil { fail("--tcp: TCP arrives with LiteNet part 2 (issue 5); only --udp is served for now") }
+var tcpPort: UInt16?
+if let text = options["tcp"] {
+    guard let port = UInt16(text), port != 0 else { fail("--tcp must be a port number 1…65535\n\(usage)") }
+    tcpPort = port
+}
 guard let deviceKind = options["device"] else { fail("--device is required\n\(usage)") }
 guard let addressText = options["address"], let network = IPv4Network(addressText) else {
     fail("--address must look like 10.0.0.2/24\n\(usage)")
@@ -101,9 +105,82 @@ if let path = options["pcap"] {
     catch { fail("\(error)") }
 }
 
+// --faults LOSS,REORDER,DUP: the seeded fault injector on both directions, to
+// test against a kernel peer where netem is not available.
+if let text = options["faults"] {
+    let parts = text.split(separator: ",").compactMap { Double($0) }
+    guard parts.count == 3, parts.allSatisfy({ (0...1).contains($0) }) else { fail("--faults wants LOSS,REORDER,DUP as fractions, e.g. 0.02,0.05,0.01") }
+    var profile = FaultProfile(drop: parts[0], duplicate: parts[2], reorder: parts[1], onReceive: true, onTransmit: true)
+    profile.delayRange = 1_000_000...3_000_000
+    served = FaultInjector(wrapping: served, profile: profile, seed: 1)
+}
+
 let interface = NetworkInterface(device: served, configuration: configuration)
 let socket = interface.makeUDPSocket(receiveBufferBytes: 4 << 20, sendBufferBytes: 4 << 20)
 do { try socket.bind(port: udpPort) } catch { fail("bind UDP port \(udpPort): \(error)") }
+
+// TCP echo (--tcp): a listener, and per connection the bytes not yet echoed.
+final class EchoConnection {
+    let socket: TCPSocket
+    var pending: [UInt8] = []
+    init(_ socket: TCPSocket) { self.socket = socket }
+}
+var tcpListener: TCPSocket?
+var tcpConnections: [EchoConnection] = []
+if let tcpPort {
+    let listener = interface.makeTCPSocket()
+    listener.reuseAddress = true
+    do {
+        try listener.bind(port: tcpPort)
+        try listener.listen(backlog: 4096)
+    } catch { fail("listen on TCP port \(tcpPort): \(error)") }
+    tcpListener = listener
+}
+
+/// Accepts, echoes what arrived, closes finished connections; true if anything moved.
+@MainActor func serveTCP() -> Bool {
+    guard let listener = tcpListener else { return false }
+    var moved = false
+    while let accepted = try? listener.accept() {
+        accepted.noDelay = true
+        tcpConnections.append(EchoConnection(accepted))
+        moved = true
+    }
+    var finished: [Int] = []
+    for (index, connection) in tcpConnections.enumerated() {
+        var peerDone = false
+        if connection.pending.count < 1 << 20 {
+            do {
+                let bytes = try connection.socket.receive(maximum: 65536)
+                if bytes.isEmpty { peerDone = true } else {
+                    connection.pending += bytes
+                    moved = true
+                }
+            } catch let error where error == .EAGAIN {
+            } catch {
+                finished.append(index)
+                continue
+            }
+        }
+        if !connection.pending.isEmpty {
+            do {
+                let sent = try connection.socket.send(connection.pending)
+                connection.pending.removeFirst(sent)
+                moved = true
+            } catch let error where error == .EAGAIN {
+            } catch {
+                finished.append(index)
+                continue
+            }
+        }
+        if peerDone && connection.pending.isEmpty { finished.append(index) }
+    }
+    for index in finished.reversed() {
+        tcpConnections[index].socket.close()
+        tcpConnections.remove(at: index)
+    }
+    return moved
+}
 
 // A parent may have spawned us with these signals blocked (test runners,
 // Foundation's Process do); a server that cannot be stopped is worse than useless.
@@ -138,6 +215,7 @@ while !stopRequested.load(ordering: .relaxed) {
         else { break }
         echoed += 1
     }
+    if serveTCP() { echoed += 1 }
     if echoed > 0 {
         // Out at once, without another receive; then wait like an idle loop
         // (poll(2) returns at once if more has arrived meanwhile).
@@ -165,6 +243,8 @@ while !stopRequested.load(ordering: .relaxed) {
 }
 
 socket.close()
+for connection in tcpConnections { connection.socket.close() }
+tcpListener?.close()
 let c = interface.counters
 printError("net-echo: stopping; received \(c.receivedFrames) frames, sent \(c.transmittedFrames), udp in \(c.udpDatagramsReceived) out \(c.udpDatagramsSent), malformed \(c.malformed)\n")
 dpdkDevice?.stop()

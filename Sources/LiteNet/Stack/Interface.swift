@@ -99,6 +99,8 @@ public final class NetworkInterface {
     var random: SeededRandom
     var nextIdentification: UInt16
     var udpPorts: [UInt16: UDPSocket] = [:]
+    // TCP (LiteNet part 2): connections, listeners and ports; see TCPSocket.swift.
+    public private(set) lazy var tcp = TCPLayer(interface: self, seed: configuration.seed ^ 0x5443_5000)
     /// Sockets with queued output, in the order they queued it.
     var socketsWithOutput = FIFO<UDPSocket>()
     var nextSocketNumber = 1
@@ -148,6 +150,8 @@ public final class NetworkInterface {
         moreInput = handled >= budget
         transmitQueued()
         runTimers()
+        tcp.runTimers(now: now)  // TCP
+        tcp.flushPending()       // TCP
         device.flush(now: now)
         return nextDeadline()
     }
@@ -159,14 +163,16 @@ public final class NetworkInterface {
     public func transmitPending(now: Timestamp) -> Timestamp? {
         self.now = now
         transmitQueued()
+        tcp.flushPending()  // TCP
         device.flush(now: now)
         return nextDeadline()
     }
 
     /// The deadline `poll` would return, without doing any work.
     public func nextDeadline() -> Timestamp? {
-        if moreInput || !socketsWithOutput.isEmpty { return now }
+        if moreInput || !socketsWithOutput.isEmpty || tcp.hasOutput { return now }
         var deadline = device.nextDeadline()
+        deadline = earliest(deadline, tcp.nextTimer)  // TCP
         deadline = earliest(deadline, arp.nextDeadline)
         deadline = earliest(deadline, reassembler.nextDeadline)
         return deadline
@@ -294,7 +300,7 @@ public final class NetworkInterface {
         switch header.protocol {
         case .icmp: processICMP(header, payload, broadcast: broadcast)
         case .udp: processUDP(header, payload, quote: quote, broadcast: broadcast)
-        // case .tcp: LiteNet part 2.
+        case .tcp: tcp.process(header, payload, broadcast: broadcast)
         default:
             counters.unsupported += 1
             if !broadcast { sendICMPError(.destinationUnreachable(code: 2, nextHopMTU: 0), to: header.source, quote: quote) }
@@ -322,8 +328,10 @@ public final class NetworkInterface {
             if echoReplies.count >= 256 { _ = echoReplies.popFirst() }
             echoReplies.append(EchoReply(source: header.source, identifier: identifier, sequence: sequence,
                                          payloadLength: message.data.count, receivedAt: now))
-        case .destinationUnreachable(let code, _):
+        case .destinationUnreachable(let code, let nextHopMTU):
             counters.icmpErrorsReceived += 1
+            if code == 4 { tcp.pathMTUReport(quoted: message.data, nextHopMTU: Int(nextHopMTU)) }  // TCP: RFC 1191
+            else { tcp.unreachableReport(quoted: message.data, code: code) }  // TCP
             let error: Errno
             switch code {
             case 2, 3: error = .ECONNREFUSED  // protocol / port unreachable
