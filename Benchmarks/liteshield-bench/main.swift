@@ -11,6 +11,7 @@ import Glibc
 let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> Void)] = [
     ("ipc", "LiteIPC channel round trips and ring throughput vs a native syscall", IPCSuite.run),
     ("fs", "LiteFS in-process vs the kernel (tmpfs, loop-mounted ext2): metadata ops, IOPS, MB/s", FSSuite.run),
+    ("guard", "seccomp filter, ptrace guard and sandbox start-up vs native, runsc, runc", guardSuite),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

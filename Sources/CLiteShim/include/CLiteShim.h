@@ -3,4 +3,5 @@
 #define CLITESHIM_H
 #include "liteshield_abi.h"
 #include "ls_ipc.h"
+#include "ls_sandbox.h"
 #endif

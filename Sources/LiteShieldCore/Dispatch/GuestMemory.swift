@@ -1,0 +1,36 @@
+// Access to a guest's memory for whoever serves its calls. Everything read from
+// here is hostile input: copy it once, validate the copy, and give the kernel the
+// copy (never the guest's own buffer, which another guest thread can rewrite).
+
+import LiteSystem
+
+public protocol GuestMemory {
+    /// Copies `count` bytes from the guest; EFAULT when any of them is unmapped.
+    func read(_ address: UInt64, count: Int) throws(Errno) -> [UInt8]
+    /// Copies a NUL-terminated string (without the NUL), at most `limit` bytes;
+    /// ENAMETOOLONG when there is no NUL within the limit.
+    func readString(_ address: UInt64, limit: Int) throws(Errno) -> [UInt8]
+    /// Writes bytes into the guest (e.g. a result buffer).
+    func write(_ bytes: [UInt8], to address: UInt64) throws(Errno)
+    /// Copies bytes into memory of the calling guest thread that no guest code can
+    /// write, and returns its guest address: the value checked is then the value
+    /// the kernel uses. Each thread has its own slot, valid until its next call.
+    func pin(_ bytes: [UInt8]) throws(Errno) -> UInt64
+}
+
+extension GuestMemory {
+    /// A path argument: NUL-terminated, at most PATH_MAX bytes.
+    public func readPath(_ address: UInt64) throws(Errno) -> String {
+        let bytes = try readString(address, limit: 4096)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Who is calling: identifies the guest process and thread the call belongs to.
+public struct GuestCaller: Sendable {
+    /// The process (thread group) id, as the host sees it.
+    public var pid: Int32
+    /// The calling thread, as the host sees it.
+    public var tid: Int32
+    public init(pid: Int32, tid: Int32) { self.pid = pid; self.tid = tid }
+}

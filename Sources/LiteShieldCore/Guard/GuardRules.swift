@@ -1,0 +1,230 @@
+// The argument rules of monitored calls (MonitorRule). Every check reads
+// registers, which the guest cannot change once stopped, or a copy of guest
+// memory that is then pinned where the guest cannot write — never a live buffer.
+
+import LiteSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Guard {
+    // clone(2) flags the guard refuses.
+    static let namespaceFlags: UInt64 = 0x0002_0000 | 0x0200_0000 | 0x0400_0000 | 0x0800_0000
+        | 0x1000_0000 | 0x2000_0000 | 0x4000_0000   // NEWNS NEWCGROUP NEWUTS NEWIPC NEWUSER NEWPID NEWNET
+    static let untraced: UInt64 = 0x0080_0000      // CLONE_UNTRACED would escape auto-attach
+    static let ptraceFlag: UInt64 = 0x2000         // CLONE_PTRACE
+    static let parentFlag: UInt64 = 0x8000         // CLONE_PARENT: a child outside the guest's tree
+    static let threadFlag: UInt64 = 0x10000        // CLONE_THREAD
+
+    func check(_ rule: MonitorRule, _ call: SystemCall, _ tracee: Tracee, note: (String) -> Void) -> DispatchOutcome {
+        let a = call.arguments
+        switch rule {
+        case .execute:
+            return checkExecute(call, tracee, note: note)
+
+        case .clone:
+            let flags = a[0]
+            if flags & (Guard.namespaceFlags | Guard.untraced | Guard.ptraceFlag | Guard.parentFlag) != 0 {
+                note("refused clone flags 0x\(String(flags & (Guard.namespaceFlags | Guard.untraced | Guard.ptraceFlag | Guard.parentFlag), radix: 16))")
+                return .failed(.EPERM)
+            }
+            return admitTask(flags: flags, tracee, note: note).map { .failed($0) } ?? .host(call)
+
+        case .fork:
+            let flags: UInt64 = call.name == "vfork" ? 0x4100 : 0  // CLONE_VM | CLONE_VFORK
+            return admitTask(flags: flags, tracee, note: note).map { .failed($0) } ?? .host(call)
+
+        case .signal:
+            return checkSignal(call, tracee, note: note)
+
+        case .map:
+            // mmap(addr, length, prot, flags, fd, offset) that the filter did not pass.
+            let prot = a[2], flags = a[3]
+            if prot & 0x2 != 0 && prot & 0x4 != 0 {
+                note("writable and executable")
+                return .failed(.EACCES)
+            }
+            if flags & UInt64(mapFixed | mapFixedNoReplace) != 0 && tracee.space.overlapsRegions(a[0], a[1]) {
+                note("over the guard's page")
+                return .failed(.EPERM)
+            }
+            return .host(call)
+
+        case .protect:
+            switch call.name {
+            case "mprotect":
+                if a[2] & 0x2 != 0 && a[2] & 0x4 != 0 {
+                    note("writable and executable")
+                    return .failed(.EACCES)
+                }
+                if tracee.space.overlapsRegions(a[0], a[1]) { note("the guard's page"); return .failed(.EPERM) }
+            case "munmap":
+                if tracee.space.overlapsRegions(a[0], a[1]) { note("the guard's page"); return .failed(.EPERM) }
+            default:  // mremap(old, old_size, new_size, flags, new_address)
+                if tracee.space.overlapsRegions(a[0], a[1]) { note("the guard's page"); return .failed(.EPERM) }
+                if a[3] & 0x2 != 0 && tracee.space.overlapsRegions(a[4], a[2]) {  // MREMAP_FIXED
+                    note("onto the guard's page")
+                    return .failed(.EPERM)
+                }
+            }
+            return .host(call)
+
+        case .prctl:
+            let option = a[0] & 0xffff_ffff
+            // PR_SET_PDEATHSIG 1, PR_GET_PDEATHSIG 2, PR_GET_DUMPABLE 3, PR_GET_KEEPCAPS 7,
+            // PR_SET_NAME 15, PR_GET_NAME 16, PR_GET_SECCOMP 21, PR_CAPBSET_READ 23,
+            // PR_SET_TIMERSLACK 29, PR_GET_TIMERSLACK 30, PR_GET_CHILD_SUBREAPER 37,
+            // PR_SET_NO_NEW_PRIVS 38 (can only tighten), PR_GET_NO_NEW_PRIVS 39,
+            // PR_SET_VMA 0x53564d41 (names anonymous memory).
+            let harmless: Set<UInt64> = [1, 2, 3, 7, 15, 16, 21, 23, 29, 30, 37, 38, 39, 0x5356_4d41]
+            if harmless.contains(option) { return .host(call) }
+            note("option \(option) refused")
+            return .failed(.EPERM)
+
+        case .archPrctl:
+            // ARCH_SET_GS 0x1001, ARCH_SET_FS 0x1002, ARCH_GET_FS 0x1003, ARCH_GET_GS 0x1004,
+            // ARCH_GET_CPUID 0x1011.
+            let harmless: Set<UInt64> = [0x1001, 0x1002, 0x1003, 0x1004, 0x1011]
+            return harmless.contains(a[0] & 0xffff_ffff) ? .host(call) : .failed(.EINVAL)
+
+        case .seccomp:
+            // SECCOMP_SET_MODE_STRICT 0 and FILTER 1 only narrow the guest (the kernel
+            // takes the strictest verdict of all filters); GET_ACTION_AVAIL 2 and
+            // GET_NOTIF_SIZES 3 are queries. Refused: TSYNC (1) and TSYNC_ESRCH (16),
+            // which would act on other threads mid-call, SPEC_ALLOW (4), which turns off
+            // speculation mitigations, and NEW_LISTENER (8), a user-notification fd.
+            let operation = a[0], flags = a[1]
+            guard operation <= 3 else { return .failed(.EINVAL) }
+            if operation == 1 && flags & (1 | 4 | 8 | 16) != 0 {
+                note("flags 0x\(String(flags, radix: 16)) refused")
+                return .failed(.EPERM)
+            }
+            return .host(call)
+
+        case .limits:
+            // prlimit64(pid, resource, new, old)
+            let pid = call.int32(0)
+            guard pid == 0 || isSandboxProcess(pid) else { note("pid \(pid) is not in the sandbox"); return .failed(.EPERM) }
+            if a[2] != 0 && pid != 0 && pid != tracee.tgid {
+                note("setting another process's limits")
+                return .failed(.EPERM)
+            }
+            return .host(call)
+
+        case .selfOnly:
+            // membarrier's GLOBAL commands (1, 2, 4) interrupt every CPU of the host.
+            if call.name == "membarrier" && a[0] & 0x7 != 0 {
+                note("global membarrier refused")
+                return .failed(.EPERM)
+            }
+            return .host(call)
+        }
+    }
+
+    /// Counts a new thread or process against the sandbox's limits.
+    private func admitTask(flags: UInt64, _ tracee: Tracee, note: (String) -> Void) -> Errno? {
+        let pendingProcesses = tracees.values.filter { ($0.pendingClone.map { $0 & Guard.threadFlag == 0 }) ?? false }.count
+        let processes = Set(tracees.values.map(\.tgid)).count + pendingProcesses
+        let threads = tracees.count + tracees.values.filter { $0.pendingClone != nil }.count
+        if flags & Guard.threadFlag == 0 && processes >= policy.maximumProcesses {
+            note("process limit \(policy.maximumProcesses) reached")
+            return .EAGAIN
+        }
+        if threads >= policy.maximumThreads {
+            note("thread limit \(policy.maximumThreads) reached")
+            return .EAGAIN
+        }
+        tracee.pendingClone = flags
+        return nil
+    }
+
+    func isSandboxProcess(_ pid: Int32) -> Bool { tracees.values.contains { $0.tgid == pid } }
+    func isSandboxThread(_ tid: Int32) -> Bool { tracees[tid] != nil }
+
+    private func checkSignal(_ call: SystemCall, _ tracee: Tracee, note: (String) -> Void) -> DispatchOutcome {
+        let target = call.int32(0)
+        if ownPidNamespace {
+            // The guest names pids of its own namespace, which holds nothing but the
+            // sandbox: the kernel cannot resolve them to anything outside.
+            return .host(call)
+        }
+        let ok: Bool
+        switch call.name {
+        case "kill", "rt_sigqueueinfo":
+            // 0: the caller's own process group, which lives in the guest's own
+            // session; −1 would be every process the guest user may signal.
+            if target == 0 { ok = true }
+            else if target == -1 { ok = false }
+            else if target < 0 { ok = isSandboxProcess(-target) }
+            else { ok = isSandboxProcess(target) }
+        case "tkill":
+            ok = isSandboxThread(target)
+        default:  // tgkill(tgid, tid, sig), rt_tgsigqueueinfo(tgid, tid, …)
+            let tid = call.int32(1)
+            ok = isSandboxProcess(target) && tracees[tid]?.tgid == target
+        }
+        if ok { return .host(call) }
+        note("target \(target) is not in the sandbox")
+        return .failed(.EPERM)
+    }
+
+    private func checkExecute(_ call: SystemCall, _ tracee: Tracee, note: (String) -> Void) -> DispatchOutcome {
+        let memory = TracedMemory(tid: tracee.tid, space: tracee.space)
+        let resolver = PathResolver()
+        let a = call.arguments
+        do throws(Errno) {
+            let path: String
+            var rewritten = call
+            if call.name == "execveat" {
+                // execveat(dirfd, path, argv, envp, flags)
+                let requested = try memory.readPath(a[1])
+                if requested.isEmpty && a[4] & 0x1000 != 0 {  // AT_EMPTY_PATH: the fd itself
+                    path = try resolver.resolveDescriptor(call.int32(0), tid: tracee.tid)
+                } else {
+                    path = try resolver.resolve(requested, dirfd: call.int32(0), tid: tracee.tid, pid: tracee.tgid)
+                }
+                rewritten.arguments[0] = UInt64(bitPattern: Int64(PathResolver.currentDirectory))
+                rewritten.arguments[4] = 0
+                guard policy.isExecutable(path) else {
+                    note("\"\(requested)\" → \(path): not an allowed program")
+                    return .failed(.EACCES)
+                }
+                rewritten.arguments[1] = try memory.pin(Array(path.utf8) + [0])
+            } else {
+                let requested = try memory.readPath(a[0])
+                path = try resolver.resolve(requested, dirfd: PathResolver.currentDirectory, tid: tracee.tid, pid: tracee.tgid)
+                guard policy.isExecutable(path) else {
+                    note("\"\(requested)\" → \(path): not an allowed program")
+                    return .failed(.EACCES)
+                }
+                rewritten.arguments[0] = try memory.pin(Array(path.utf8) + [0])
+            }
+            // A script runs its interpreter, which the kernel execs without another
+            // system call the guard could see: the interpreter must be allowed too.
+            if let interpreter = Guard.scriptInterpreter(path) {
+                let resolved = (try? resolver.resolve(interpreter, dirfd: PathResolver.currentDirectory, tid: tracee.tid)) ?? interpreter
+                guard policy.isExecutable(resolved) else {
+                    note("\(path): its interpreter \(resolved) is not an allowed program")
+                    return .failed(.EACCES)
+                }
+            }
+            note(path)
+            return .host(rewritten)
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// The interpreter named by a "#!" line, if the file is a script.
+    static func scriptInterpreter(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 256)
+        let n = read(fd, &head, head.count)
+        guard n > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
+        let line = head[2..<n].prefix { $0 != UInt8(ascii: "\n") }
+        let words = line.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        return words.first.map { String(decoding: $0, as: UTF8.self) }
+    }
+}
