@@ -15,6 +15,8 @@ let package = Package(
     targets: [
         .executableTarget(name: "Consumer", dependencies: [
             .product(name: "LiteIPC", package: "LiteShield"),
+            .product(name: "LiteNet", package: "LiteShield"),
+            .product(name: "LiteNetDPDK", package: "LiteShield"),
         ]),
     ]
 )

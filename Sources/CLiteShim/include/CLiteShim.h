@@ -4,4 +4,5 @@
 #include "liteshield_abi.h"
 #include "ls_ipc.h"
 #include "ls_sandbox.h"
+#include "ls_net.h"
 #endif

@@ -1,6 +1,8 @@
 // Uses LiteIPC from outside the LiteShield package: a record ring in a sealed
 // shared region, one record through it.
 import LiteIPC
+import LiteNet
+import LiteNetDPDK
 
 let geometry = try RingGeometry(capacity: 8, recordSize: 8)
 let region = try SharedRegion(size: geometry.byteCount, name: "consumer-example")
@@ -11,3 +13,11 @@ guard try producer.tryEnqueue(value: UInt64(42)), try consumer.tryDequeue(as: UI
     fatalError("the record did not come back")
 }
 print("consumer: a record went through a ring in a \(region.size)-byte sealed shared region")
+let region = try SharedRegion(size: 4096, name: "consumer-example")
+print("consumer: mapped a \(region.size)-byte sealed shared region")
+
+// LiteNet (and its DPDK product, whose C shim finds DPDK's headers through
+// symlinks in the package) resolve and link from outside the package too.
+let (left, _) = MemoryLink.pair()
+let stack = NetworkInterface(device: left, configuration: InterfaceConfiguration(network: IPv4Network("10.0.0.1/24")!))
+print("consumer: LiteNet stack at \(stack.address); DPDK defaults \(DPDKEnvironment.defaultArguments.joined(separator: " "))")
