@@ -15,8 +15,6 @@ mkdir -p "$scratch/LiteShield"
     while IFS= read -r -d '' file; do
         if [[ -e "$file" || -L "$file" ]]; then cp -P --parents "$file" "$scratch/LiteShield/"; fi
     done)
-(cd "$root" && git ls-files -z --cached --others --exclude-standard) |
-    (cd "$root" && xargs -0 cp -d --parents -t "$scratch/LiteShield" 2>/dev/null || true)
 cd "$scratch/LiteShield"
 git init -q
 git add -A

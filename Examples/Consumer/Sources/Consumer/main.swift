@@ -1,5 +1,5 @@
-// Uses LiteIPC from outside the LiteShield package: a record ring in a sealed
-// shared region, one record through it.
+// Uses LiteShield from outside its package: a record through a LiteIPC ring in a
+// sealed shared region, and a LiteNet stack (with the DPDK product linked).
 import LiteIPC
 import LiteNet
 import LiteNetDPDK
@@ -13,8 +13,6 @@ guard try producer.tryEnqueue(value: UInt64(42)), try consumer.tryDequeue(as: UI
     fatalError("the record did not come back")
 }
 print("consumer: a record went through a ring in a \(region.size)-byte sealed shared region")
-let region = try SharedRegion(size: 4096, name: "consumer-example")
-print("consumer: mapped a \(region.size)-byte sealed shared region")
 
 // LiteNet (and its DPDK product, whose C shim finds DPDK's headers through
 // symlinks in the package) resolve and link from outside the package too.
