@@ -47,6 +47,13 @@ func locate(_ program: String) -> String? {
     return nil
 }
 
+/// An existing path made absolute and symlink-free.
+func resolvedPath(_ path: String) -> String? {
+    guard let real = realpath(path, nil) else { return nil }
+    defer { free(real) }
+    return String(cString: real)
+}
+
 func printPolicy() {
     let policy = SandboxPolicy()
     let table = policy.table
@@ -124,7 +131,9 @@ func run(_ arguments: [String]) -> Never {
         case "--allow-read", "--allow-exec":
             index += 1
             guard index < arguments.count else { usage() }
-            let path = locate(arguments[index]) ?? arguments[index]
+            // The guard compares resolved absolute paths, so resolve these the same way.
+            let path = argument == "--allow-read" ? (resolvedPath(arguments[index]) ?? arguments[index])
+                                                  : (locate(arguments[index]) ?? arguments[index])
             if argument == "--allow-read" { policy.readablePaths.append(path) } else { policy.executables.append(path) }
         case "--": break
         default:
@@ -147,6 +156,8 @@ func run(_ arguments: [String]) -> Never {
     if getuid() != 0 { policy.guestUser = nil }
 
     let trace: (@Sendable (String) -> Void)? = traceCalls ? { @Sendable line in printError("liteshield: " + line + "\n") } : nil
+    // A short list, not the whole environment: the supervisor's own variables
+    // (tokens, credentials, socket paths) are none of the guest's business.
     var environment: [String] = []
     for key in ["PATH", "HOME", "TERM", "LANG", "LC_ALL", "TZ", "USER"] {
         if let value = getenv(key) { environment.append("\(key)=\(String(cString: value))") }

@@ -159,7 +159,10 @@ static void child(const ls_spawn_config *c) {
     set_limit(RLIMIT_AS, c->limit_address_space, pipe_fd);
     set_limit(RLIMIT_NOFILE, c->limit_open_files, pipe_fd);
     set_limit(RLIMIT_FSIZE, c->limit_file_size, pipe_fd);
-    set_limit(RLIMIT_CORE, 0, pipe_fd);
+    /* No core files: a guest killed by the filter must not leave its memory on
+     * the host's disk (set_limit treats 0 as "unchanged", so set it here). */
+    struct rlimit no_core = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &no_core) != 0) fail(pipe_fd, LS_SPAWN_STEP_RLIMIT);
 
     enter_namespaces(c->namespaces);
 

@@ -63,7 +63,8 @@ struct GuardTests {
         let result = runProcess([liteshieldPath, "run", "--trace", "--allow-read", dir, "--", program, dir + "/file", "40", "25"])
         #expect(result.exited && result.exitCode == 0, "\(result.summary)")
         #expect(result.output.contains("ok 1000\n"))
-        // One region before exec, then 40 threads holding slots at once need 3.
+        // One region before exec, then 40 threads holding slots at once (16 per
+        // region) need 3 more.
         let summary = result.output.split(separator: "\n").last { $0.contains("guard regions mapped") } ?? ""
         let regions = summary.split(separator: " ").reversed().dropFirst(3).first.flatMap { Int($0) } ?? 0
         #expect(regions >= 4, "\(summary)")
@@ -83,6 +84,20 @@ struct GuardTests {
         let allowed = runProcess([liteshieldPath, "run", "--allow-read", dir, "--allow-exec", dir + "/script",
                                   "--allow-exec", "/bin/sh", "--", busybox, "sh", "-c", dir + "/script"])
         #expect(allowed.output.contains("script ran under /bin/sh"), "\(allowed.summary)")
+    }
+
+    @Test("a setuid-root program gains nothing (NO_NEW_PRIVS, guest user)")
+    func setuidIgnored() throws {
+        guard getuid() == 0 else { return }  // only root can make a setuid-root file here
+        let dir = makeTemporaryDirectory("liteshield-setuid")
+        defer { removeTree(dir) }
+        let copy = dir + "/busybox-suid"
+        _ = runProcess(["/bin/cp", busybox, copy])
+        chmod(copy, 0o4755)
+        let result = runProcess([liteshieldPath, "run", "--allow-read", dir, "--allow-exec", copy,
+                                 "--", busybox, "sh", "-c", copy + " id -u"])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output == "65534\n", "\(result.output)")
     }
 
     @Test("a dynamically linked program starts (loader and libraries through the guard)")

@@ -332,7 +332,7 @@ public final class Guard: @unchecked Sendable {
     private func needsPinning(_ disposition: Disposition) -> Bool {
         switch disposition {
         case .delegated: return true
-        case .monitored(let rule, _): return rule == .execute
+        case .monitored(let rule, _): return rule == .execute || rule == .clone3
         default: return false
         }
     }

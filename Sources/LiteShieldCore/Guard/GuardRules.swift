@@ -30,6 +30,31 @@ extension Guard {
             }
             return admitTask(flags: flags, tracee, note: note).map { .failed($0) } ?? .host(call)
 
+        case .clone3:
+            // clone3(struct clone_args *args, size_t size): the kernel reads the
+            // struct from guest memory, so check a copy and hand the kernel that
+            // copy, pinned where no guest thread can change it.
+            let size = a[1]
+            guard size >= 64, size <= 4096 else { return .failed(.EINVAL) }
+            let memory = TracedMemory(tid: tracee.tid, space: tracee.space)
+            do throws(Errno) {
+                let arguments = try memory.read(a[0], count: Int(size))
+                let flags = load64(arguments, 0)
+                let refused = Guard.namespaceFlags | Guard.untraced | Guard.ptraceFlag | Guard.parentFlag
+                    | 0x80                 // CLONE_NEWTIME
+                    | 0x2_0000_0000        // CLONE_INTO_CGROUP
+                if flags & refused != 0 {
+                    note("refused clone3 flags 0x\(String(flags & refused, radix: 16))")
+                    return .failed(.EPERM)
+                }
+                if let e = admitTask(flags: flags, tracee, note: note) { return .failed(e) }
+                var rewritten = call
+                rewritten.arguments[0] = try memory.pin(arguments)
+                return .host(rewritten)
+            } catch {
+                return .failed(error)
+            }
+
         case .fork:
             let flags: UInt64 = call.name == "vfork" ? 0x4100 : 0  // CLONE_VM | CLONE_VFORK
             return admitTask(flags: flags, tracee, note: note).map { .failed($0) } ?? .host(call)

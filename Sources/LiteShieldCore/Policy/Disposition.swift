@@ -62,6 +62,9 @@ public enum MonitorRule: String, Sendable, Equatable, CaseIterable {
     case execute
     /// clone: no namespace, ptrace-escaping or parent-changing flags; process limit.
     case clone
+    /// clone3: the same rules on a pinned copy of struct clone_args, plus no
+    /// CLONE_INTO_CGROUP and no time namespace.
+    case clone3
     /// fork/vfork: process limit.
     case fork
     /// kill, tkill, tgkill: only processes and threads of this sandbox.
