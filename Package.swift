@@ -86,6 +86,6 @@ let package = Package(
                           path: "Tests/LiteNetDPDKPorts"),
         .testTarget(name: "LiteNetTests", dependencies: ["LiteNet", "LiteSystem"]),
         // The escape corpus (Tests/EscapeCorpus/*.c) is compiled by these tests with gcc.
-        .testTarget(name: "LiteShieldCoreTests", dependencies: ["LiteShieldCore", "CLiteShim", "LiteSystem"]),
+        .testTarget(name: "LiteShieldCoreTests", dependencies: ["LiteShieldCore", "LiteIPC", "CLiteShim", "LiteSystem"]),
     ]
 )
