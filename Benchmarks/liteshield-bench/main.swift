@@ -12,6 +12,7 @@ let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> 
     ("ipc", "LiteIPC channel round trips and ring throughput vs a native syscall", IPCSuite.run),
     ("fs", "LiteFS in-process vs the kernel (tmpfs, loop-mounted ext2): metadata ops, IOPS, MB/s", FSSuite.run),
     ("guard", "seccomp filter, ptrace guard and sandbox start-up vs native, runsc, runc", guardSuite),
+    ("syscalls", "one guest system call natively, over the fast path (guest runtime) and through the guard", syscallsSuite),
     ("net-udp", "UDP echo: LiteNet in memory vs kernel loopback; DPDK net_tap vs kernel veth", netUDPSuite),
 ]
 

@@ -201,7 +201,6 @@ func run(_ arguments: [String]) -> Never {
         printError("liteshield: \(error)\n")
         exit(126)
     }
-    fastPath?.dispatcher.rootPID.withLock { $0 = sandbox.guestPID }
     ls_forward_signals_to(sandbox.guestPID)
     let result = sandbox.wait()
     ls_forward_signals_to(0)
@@ -262,13 +261,17 @@ struct FastPath {
         let imagePath = "\(directory)/liteshield-\(getpid()).ext2"
         try LiteFS.format(image: imagePath, size: 64 << 20)
         let fileSystem = try FileSystem(imagePath: imagePath)
-        let parent = policy.namespaces.contains(.pid) ? 0 : getpid()
+        // In its own pid namespace the guest's first process sees parent 0.
+        let ownPIDs = policy.namespaces.contains(.pid)
+        let parent = ownPIDs ? 0 : getpid()
         let host = HostFileDispatcher(policy: policy)
-        let dispatcher = ServiceDispatcher(fileSystem: fileSystem, fallback: host, rootParent: parent)
+        let dispatcher = ServiceDispatcher(fileSystem: fileSystem, fallback: host, rootParent: parent,
+                                           guestSeesHostPIDs: !ownPIDs)
         let service = try ChannelDispatcher(dispatcher: dispatcher)
         try service.start()
         return FastPath(library: library, imagePath: imagePath, fileSystem: fileSystem, dispatcher: dispatcher,
-                        guardDispatcher: ServiceDispatcher(fileSystem: nil, fallback: host, rootParent: parent),
+                        guardDispatcher: ServiceDispatcher(fileSystem: nil, fallback: host, rootParent: parent,
+                                                           guestSeesHostPIDs: !ownPIDs),
                         service: service)
     }
 

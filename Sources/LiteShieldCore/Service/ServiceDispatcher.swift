@@ -18,10 +18,15 @@ public final class ServiceDispatcher: Dispatcher, @unchecked Sendable {
     public let mountPoint: String
     public let fileSystem: FileSystem?
     public let fallback: any Dispatcher
-    /// What getppid answers for the sandbox's first process (its parent is the
-    /// supervisor, outside the sandbox).
+    /// What getppid answers for the sandbox's first process (its parent, the
+    /// supervisor, is outside the sandbox).
     public let rootParent: Int32
-    public let rootPID: Mutex<Int32> = Mutex(0)
+    /// Whether the guest sees host pids (no pid namespace), so the parent the
+    /// kernel reports for a guest's child is also the guest's answer.
+    public let guestSeesHostPIDs: Bool
+    /// Parents by process, read once from /proc (a process reparented after its
+    /// parent died keeps the old answer: a known limit of this slice).
+    private let parents = Mutex<[Int32: Int32]>([:])
 
     private struct Table {
         var files: [Int32: FileHandle] = [:]
@@ -29,11 +34,13 @@ public final class ServiceDispatcher: Dispatcher, @unchecked Sendable {
     }
     private let table = Mutex(Table())
 
-    public init(mountPoint: String = "/sandbox", fileSystem: FileSystem?, fallback: any Dispatcher, rootParent: Int32 = 0) {
+    public init(mountPoint: String = "/sandbox", fileSystem: FileSystem?, fallback: any Dispatcher,
+                rootParent: Int32 = getpid(), guestSeesHostPIDs: Bool = true) {
         self.mountPoint = mountPoint
         self.fileSystem = fileSystem
         self.fallback = fallback
         self.rootParent = rootParent
+        self.guestSeesHostPIDs = guestSeesHostPIDs
     }
 
     public func dispatch(_ call: SystemCall, caller: GuestCaller, memory: any GuestMemory,
@@ -52,9 +59,8 @@ public final class ServiceDispatcher: Dispatcher, @unchecked Sendable {
         let a = call.arguments
         switch call.name {
         case "getppid":
-            // The first guest process's parent is outside the sandbox: it sees the
-            // supervisor's stand-in. Other guest processes ask the kernel.
-            return rootPID.withLock { $0 } == caller.pid ? .returned(Int64(rootParent)) : nil
+            guard let parent = parent(of: caller.pid) else { return nil }
+            return .returned(Int64(parent))
         case "open":
             return try open(memory.readPath(a[0]), flags: a[1], mode: a[2], note)
         case "openat":
@@ -126,6 +132,32 @@ public final class ServiceDispatcher: Dispatcher, @unchecked Sendable {
             return fd
         }
         return .returned(Int64(fd))
+    }
+
+    /// The guest's answer to getppid: `rootParent` for the process the supervisor
+    /// started, the real parent for the others when pids are the host's; nil
+    /// (let the kernel answer) when they are not.
+    private func parent(of pid: Int32) -> Int32? {
+        if let known = parents.withLock({ $0[pid] }) { return known }
+        guard let parent = Self.hostParent(of: pid) else { return nil }
+        let answer: Int32
+        if parent == getpid() { answer = rootParent } else if guestSeesHostPIDs { answer = parent } else { return nil }
+        parents.withLock { $0[pid] = answer }
+        return answer
+    }
+
+    /// Field 4 of /proc/PID/stat, after the command name (which may hold spaces
+    /// and parentheses, so the last ')' ends it).
+    static func hostParent(of pid: Int32) -> Int32? {
+        let fd = Glibc.open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = Glibc.read(fd, &buffer, buffer.count)
+        guard n > 0, let close = buffer[..<n].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = buffer[(close + 1)..<n].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1 else { return nil }
+        return Int32(String(decoding: fields[1], as: UTF8.self))
     }
 
     private func handle(_ fd: Int32) -> FileHandle? { table.withLock { $0.files[fd] } }
