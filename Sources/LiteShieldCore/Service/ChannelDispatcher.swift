@@ -33,10 +33,13 @@ public final class ChannelDispatcher: @unchecked Sendable {
 
     /// Creates a channel for guests to attach (hand `channel.region.fd` over).
     public init(dispatcher: any Dispatcher, geometry: ChannelGeometry? = nil) throws {
-        self.channel = try Channel.create(geometry: geometry ?? ChannelGeometry(slotCount: 64, ringCapacity: 8, payloadSize: 64 << 10),
+        self.channel = try Channel.create(geometry: geometry ?? ChannelGeometry(slotCount: 16, ringCapacity: 8, payloadSize: 64 << 10),
                                           name: "liteshield-guest-channel")
         self.dispatcher = dispatcher
-        self.service = try ChannelService(channel: channel, strategy: .adaptive)
+        // A short spin, then many yields before sleeping: the same budgets as the
+        // guest runtime's, for the reasons given there (Runtime/lsguest/lsguest.c).
+        self.service = try ChannelService(channel: channel,
+                                          strategy: WaitStrategy(spinNanoseconds: 1_000, yieldIterations: 200, sleeps: true))
     }
 
     public var counters: FastPathStatistics { statistics.withLock { $0 } }
