@@ -214,6 +214,16 @@ __attribute__((constructor)) static void attach_channel(void) {
         return;
     }
     if (pthread_key_create(&release_key, release_slot) != 0) { munmap(base, (size_t)st.st_size); return; }
+    /* A slot already owned by this pid was claimed before an exec (which ends
+     * every thread without running key destructors) or by a dead process whose
+     * pid came back: either way no thread of ours uses it now. Its rings are
+     * quiescent (a thread execs only between calls), so it can simply be freed. */
+    pid_t pid = getpid();
+    for (uint32_t i = 0; i < h.slot_count; i++) {
+        ls_slot_control *control = (ls_slot_control *)((uint8_t *)base + LS_CHANNEL_HEADER_SIZE + (uint64_t)i * h.slot_size);
+        if (ls_load_acquire_u32(&control->state) == LS_SLOT_CLAIMED && ls_load_relaxed_u32((uint32_t *)&control->owner_pid) == (uint32_t)pid)
+            ls_cas_u32(&control->state, LS_SLOT_CLAIMED, LS_SLOT_FREE);
+    }
     pthread_atfork(0, 0, forget_slot_in_child);
     channel.slot_count = h.slot_count;
     channel.slot_size = h.slot_size;

@@ -64,6 +64,16 @@ struct RuntimeTests {
         #expect(output.contains(" 1 sent back to run natively"), "\(output)")
     }
 
+    @Test("across 40 execs the runtime stays loaded and finds a slot each time (16 slots)")
+    func execs() {
+        _ = guestRuntime
+        let program = Self.compile("execs")
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--", program, "40"])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("last image\n"), "\(result.output)")
+        #expect(count(result.output, "fast getppid") == 41, "\(result.output)")
+    }
+
     @Test("a guest with no libc to interpose still runs, through the guard path")
     func withoutRuntime() {
         _ = guestRuntime
