@@ -369,6 +369,12 @@ native_call:
     X(pid_t,   getppid,    (void),                                       (0),                                   SYS_getppid,    R_ALWAYS,     V, V, V, V, V, V, -1) \
     X(ssize_t, write,      (int fd, const void *buf, size_t n),          (U(fd), U(buf), n),                    SYS_write,      R_WRITE_FD,   V, A_IN, V, V, V, V, 2) \
     X(ssize_t, read,       (int fd, void *buf, size_t n),                (U(fd), U(buf), n),                    SYS_read,       R_SERVICE_FD, V, A_OUT, V, V, V, V, 2) \
+    X(ssize_t, pread,      (int fd, void *buf, size_t n, off_t at),      (U(fd), U(buf), n, U(at)),             SYS_pread64,    R_SERVICE_FD, V, A_OUT, V, V, V, V, 2) \
+    X(ssize_t, pread64,    (int fd, void *buf, size_t n, off64_t at),    (U(fd), U(buf), n, U(at)),             SYS_pread64,    R_SERVICE_FD, V, A_OUT, V, V, V, V, 2) \
+    X(ssize_t, pwrite,     (int fd, const void *buf, size_t n, off_t at), (U(fd), U(buf), n, U(at)),            SYS_pwrite64,   R_WRITE_FD,   V, A_IN, V, V, V, V, 2) \
+    X(ssize_t, pwrite64,   (int fd, const void *buf, size_t n, off64_t at), (U(fd), U(buf), n, U(at)),          SYS_pwrite64,   R_WRITE_FD,   V, A_IN, V, V, V, V, 2) \
+    X(int,     mkdir,      (const char *path, mode_t mode),              (U(path), U(mode)),                    SYS_mkdir,      R_ALWAYS,     A_PATH, V, V, V, V, V, -1) \
+    X(int,     unlink,     (const char *path),                           (U(path)),                             SYS_unlink,     R_ALWAYS,     A_PATH, V, V, V, V, V, -1) \
     X(int,     close,      (int fd),                                     (U(fd)),                               SYS_close,      R_SERVICE_FD, V, V, V, V, V, V, -1) \
     X(off_t,   lseek,      (int fd, off_t offset, int whence),           (U(fd), U(offset), U(whence)),         SYS_lseek,      R_SERVICE_FD, V, V, V, V, V, V, -1) \
     X(off64_t,   lseek64,    (int fd, off64_t offset, int whence),           (U(fd), U(offset), U(whence)),         SYS_lseek,      R_SERVICE_FD, V, V, V, V, V, V, -1) \

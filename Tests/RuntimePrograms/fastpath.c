@@ -42,6 +42,15 @@ int main(void) {
     write(1, buf, n > 0 ? n : 0);
     struct stat st;
     if (stat("/sandbox/hello.txt", &st) == 0) { char line[64]; snprintf(line, sizeof line, "size %ld\n", (long)st.st_size); say(line); }
+    /* pread/pwrite, mkdir and unlink on LiteFS */
+    if (mkdir("/sandbox/dir", 0755) != 0) say("mkdir failed\n");
+    fd = open("/sandbox/dir/p", O_CREAT | O_RDWR, 0644);
+    if (pwrite(fd, "abcdef", 6, 10) != 6) say("pwrite failed\n");
+    char six[7] = {0};
+    if (pread(fd, six, 6, 10) != 6 || memcmp(six, "abcdef", 6) != 0) say("pread failed\n");
+    close(fd);
+    if (unlink("/sandbox/dir/p") != 0 || stat("/sandbox/dir/p", &st) == 0 || errno != ENOENT) say("unlink failed\n");
+    else say("pread/pwrite/mkdir/unlink ok\n");
     /* a host file still opens through the guard */
     fd = open("/etc/hostname", O_RDONLY);
     say(fd >= 0 ? "host open ok\n" : "host open failed\n");

@@ -77,7 +77,13 @@ public final class ServiceDispatcher: Dispatcher, @unchecked Sendable {
             let info = try lite { a[3] & 0x100 != 0 ? try fs.lstat(path) : try fs.stat(path) }
             try memory.write(Self.kernelStat(info), to: a[2])
             return .returned(0)
-        case "read", "write", "close", "lseek", "fstat":
+        case "mkdir", "unlink":
+            guard let path = try served(memory.readPath(a[0])), let fs = fileSystem else { return nil }
+            note("\"\(path)\" on LiteFS")
+            try lite { call.name == "mkdir" ? try fs.mkdir(path, mode: UInt32(truncatingIfNeeded: a[1]) & 0o7777)
+                                            : try fs.unlink(path) }
+            return .returned(0)
+        case "read", "write", "pread64", "pwrite64", "close", "lseek", "fstat":
             guard let file = handle(call.int32(0)) else {
                 return call.int32(0) >= Int32(LS_SERVICE_FD_BASE) ? .failed(.EBADF) : nil
             }
@@ -97,6 +103,15 @@ public final class ServiceDispatcher: Dispatcher, @unchecked Sendable {
         case "write":
             let bytes = try memory.read(a[1], count: Int(min(a[2], 1 << 20)))
             return .returned(Int64(try lite { try file.write(bytes) }))
+        case "pread64":
+            guard Int64(bitPattern: a[3]) >= 0 else { return .failed(.EINVAL) }
+            let bytes = try lite { try file.read(count: Int(min(a[2], 1 << 20)), at: a[3]) }
+            try memory.write(bytes, to: a[1])
+            return .returned(Int64(bytes.count))
+        case "pwrite64":
+            guard Int64(bitPattern: a[3]) >= 0 else { return .failed(.EINVAL) }
+            let bytes = try memory.read(a[1], count: Int(min(a[2], 1 << 20)))
+            return .returned(Int64(try lite { try file.write(bytes, at: a[3]) }))
         case "lseek":
             guard let origin = SeekOrigin(rawValue: Int32(truncatingIfNeeded: a[2])) else { return .failed(.EINVAL) }
             return .returned(Int64(try lite { try file.seek(Int64(bitPattern: a[1]), from: origin) }))
