@@ -177,7 +177,7 @@ func run(_ arguments: [String]) -> Never {
     var fastPath: FastPath? = nil
     if useRuntime {
         do {
-            let started = try FastPath.start(policy: &policy)
+            let started = try FastPath.start(policy: &policy, trace: trace)
             fastPath = started
             // The channel becomes the guest's fd 3 (spawn keeps stdio fds open).
             stdio.append(started.service.channel.region.fd)
@@ -249,7 +249,7 @@ struct FastPath {
     let guardDispatcher: ServiceDispatcher
     let service: ChannelDispatcher
 
-    static func start(policy: inout SandboxPolicy) throws -> FastPath {
+    static func start(policy: inout SandboxPolicy, trace: (@Sendable (String) -> Void)?) throws -> FastPath {
         guard let library = findRuntime() else {
             throw SystemCallError(.ENOENT, "find", object: "liblsguest.so",
                                   hint: "build it with `make runtime`; it is looked for next to liteshield and two levels up")
@@ -267,7 +267,7 @@ struct FastPath {
         let host = HostFileDispatcher(policy: policy)
         let dispatcher = ServiceDispatcher(fileSystem: fileSystem, fallback: host, rootParent: parent,
                                            guestSeesHostPIDs: !ownPIDs)
-        let service = try ChannelDispatcher(dispatcher: dispatcher)
+        let service = try ChannelDispatcher(dispatcher: dispatcher, trace: trace)
         try service.start()
         return FastPath(library: library, imagePath: imagePath, fileSystem: fileSystem, dispatcher: dispatcher,
                         guardDispatcher: ServiceDispatcher(fileSystem: nil, fallback: host, rootParent: parent,

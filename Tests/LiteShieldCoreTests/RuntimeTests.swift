@@ -66,6 +66,18 @@ struct RuntimeTests {
         #expect(output.contains(" 1 sent back to run natively"), "\(output)")
     }
 
+    @Test("--trace shows fast-path calls with their outcome")
+    func trace() {
+        _ = guestRuntime
+        let program = Self.compile("fastpath")
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--trace", "--allow-read", "/etc/hostname", "--", program])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("\"/sandbox/hello.txt\" → LiteFS /hello.txt"), "\(result.output)")
+        #expect(result.output.contains("fast ["), "\(result.output)")
+        #expect(result.output.contains("= -1 ENOENT") || result.output.contains("= -1 No such file"), "\(result.output)")
+        #expect(result.output.contains("= run natively"), "\(result.output)")
+    }
+
     @Test("across 40 execs the runtime stays loaded and finds a slot each time (16 slots)")
     func execs() {
         _ = guestRuntime

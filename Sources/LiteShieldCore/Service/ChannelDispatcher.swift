@@ -32,7 +32,12 @@ public final class ChannelDispatcher: @unchecked Sendable {
     private var running = false
 
     /// Creates a channel for guests to attach (hand `channel.region.fd` over).
-    public init(dispatcher: any Dispatcher, geometry: ChannelGeometry? = nil) throws {
+    /// Receives one line per served call (`liteshield run --trace`).
+    public let trace: (@Sendable (String) -> Void)?
+
+    public init(dispatcher: any Dispatcher, geometry: ChannelGeometry? = nil,
+                trace: (@Sendable (String) -> Void)? = nil) throws {
+        self.trace = trace
         self.channel = try Channel.create(geometry: geometry ?? ChannelGeometry(slotCount: 16, ringCapacity: 8, payloadSize: 64 << 10),
                                           name: "liteshield-guest-channel")
         self.dispatcher = dispatcher
@@ -52,7 +57,19 @@ public final class ChannelDispatcher: @unchecked Sendable {
             let memory = SlotMemory(payload: request.payload, written: writtenPointer)
             let a = request.args
             let call = SystemCall(number: Int(request.op), arguments: [a.0, a.1, a.2, a.3, a.4, a.5])
-            let outcome = dispatcher.dispatch(call, caller: GuestCaller(pid: owner.pid, tid: owner.tid), memory: memory, note: { _ in })
+            var notes: [String] = []
+            let outcome = dispatcher.dispatch(call, caller: GuestCaller(pid: owner.pid, tid: owner.tid), memory: memory,
+                                              note: { if trace != nil { notes.append($0) } })
+            if let trace {
+                let result: String
+                switch outcome {
+                case .host: result = "run natively"
+                case .returned(let value) where value < 0 && value > -4096: result = "-1 \(Errno(rawValue: Int32(-value)))"
+                case .returned(let value): result = String(value)
+                }
+                // Pointer arguments are payload offsets on this path.
+                trace("fast [\(owner.tid)] \(call) = \(result)" + (notes.isEmpty ? "" : "  " + notes.joined(separator: "; ")))
+            }
             statistics.withLock { s in
                 if case .host = outcome { s.native += 1 } else { s.served += 1 }
                 s.byName[call.name, default: 0] += 1
