@@ -6,6 +6,7 @@ import CLiteShim
 import LiteIPC
 import LiteShieldCore
 import LiteSystem
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -24,9 +25,21 @@ let guestRuntime: String = {
     return output
 }()
 
+/// The scratch directory, removed when the test process ends (Swift Testing has
+/// no suite-wide teardown).
+let runtimeScratch: String = {
+    let directory = makeTemporaryDirectory("liteshield-runtime")
+    runtimeScratchToRemove.withLock { $0 = directory }
+    atexit {
+        if let directory = runtimeScratchToRemove.withLock({ $0 }) { removeTree(directory) }
+    }
+    return directory
+}()
+let runtimeScratchToRemove = Mutex<String?>(nil)
+
 @Suite("fast path (guest runtime)", .serialized)
 struct RuntimeTests {
-    static let directory = makeTemporaryDirectory("liteshield-runtime")
+    static var directory: String { runtimeScratch }
 
     static func compile(_ name: String, flags: [String] = []) -> String {
         let program = directory + "/" + name
