@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "LiteNetDPDK", dependencies: ["LiteNet", "CLiteDPDK", "LiteSystem"]),
 
         // The sandbox: policy, seccomp filter compiler, ptrace guard, spawning guests.
-        .target(name: "LiteShieldCore", dependencies: ["CLiteShim", "LiteSystem", "LiteIPC"]),
+        .target(name: "LiteShieldCore", dependencies: ["CLiteShim", "LiteSystem", "LiteIPC", "LiteFS"]),
 
         // MARK: Examples (built only on public products)
 
@@ -63,7 +63,7 @@ let package = Package(
         // Linked with the Swift runtime statically: loading libswiftCore & co. costs
         // about 4 ms per start, more than the sandbox itself. An executable's flags do
         // not reach packages that depend on the library products.
-        .executableTarget(name: "liteshield", dependencies: ["LiteShieldCore"],
+        .executableTarget(name: "liteshield", dependencies: ["LiteShieldCore", "LiteFS"],
                           path: "Examples/liteshield",
                           linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         // A small debugfs built on LiteFS's public API.
@@ -95,6 +95,6 @@ let package = Package(
                           path: "Tests/LiteNetDPDKPorts"),
         .testTarget(name: "LiteNetTests", dependencies: ["LiteNet", "LiteSystem"]),
         // The escape corpus (Tests/EscapeCorpus/*.c) is compiled by these tests with gcc.
-        .testTarget(name: "LiteShieldCoreTests", dependencies: ["LiteShieldCore", "CLiteShim", "LiteSystem"]),
+        .testTarget(name: "LiteShieldCoreTests", dependencies: ["LiteShieldCore", "CLiteShim", "LiteSystem", "LiteIPC"]),
     ]
 )

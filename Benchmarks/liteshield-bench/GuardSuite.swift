@@ -192,20 +192,20 @@ private func median(_ values: [Double]) -> Double {
     return sorted[sorted.count / 2]
 }
 
-private func guardPackageRoot() -> String {
+func guardPackageRoot() -> String {
     var path = #filePath
     for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
     return path
 }
 
-private func guardSiblingExecutable(_ name: String) -> String {
+func guardSiblingExecutable(_ name: String) -> String {
     var buffer = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     let exe = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "./x"
     return String(exe[..<exe.lastIndex(of: "/")!]) + "/" + name
 }
 
-private func guardTemporaryDirectory() -> String {
+func guardTemporaryDirectory() -> String {
     var template = Array("/tmp/liteshield-bench.XXXXXX".utf8CString)
     let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
     precondition(made != nil)
@@ -215,7 +215,7 @@ private func guardTemporaryDirectory() -> String {
 }
 
 /// Runs a program to completion with stdout+stderr captured.
-private func guardRun(_ argv: [String]) -> (status: Int32, output: String) {
+func guardRun(_ argv: [String]) -> (status: Int32, output: String) {
     var fds: [Int32] = [0, 0]
     guard ls_pipe_cloexec(&fds) == 0 else { return (-1, "pipe failed") }
     var actions = posix_spawn_file_actions_t()

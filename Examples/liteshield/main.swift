@@ -3,13 +3,19 @@
 //   liteshield policy                       print the system call table and the filter size
 //   liteshield run [--trace] [--allow-read PATH]… [--allow-exec PATH]… [--memory-limit MIB]
 //                  [--max-processes N] [--pid-namespace] [--mount-namespace] [--no-namespaces]
-//                  -- PROGRAM [ARGS…]
+//                  [--runtime [--stats]] -- PROGRAM [ARGS…]
+//
+// `--runtime` loads the guest runtime (liblsguest.so) into the program: its
+// libc calls go over a LiteIPC channel to the service (the fast path), and files
+// under /sandbox live on a fresh in-memory LiteFS image. `--stats` prints the
+// calls by path when the guest ends.
 //
 // `run` starts PROGRAM under the seccomp filter and the ptrace guard, forwards
 // SIGINT/SIGTERM/SIGHUP/SIGQUIT to it and ends with the guest's own exit status
 // (or re-raises the signal that killed it).
 
 import CLiteShim
+import LiteFS
 import LiteShieldCore
 import LiteSystem
 #if canImport(Glibc)
@@ -26,7 +32,7 @@ func usage() -> Never {
     usage: liteshield policy [--bpf FILE]
            liteshield run [--trace] [--allow-read PATH]... [--allow-exec PATH]...
                           [--memory-limit MIB] [--max-processes N] [--pid-namespace] [--mount-namespace]
-                          [--no-namespaces] -- PROGRAM [ARGS...]
+                          [--no-namespaces] [--runtime [--stats]] -- PROGRAM [ARGS...]
 
     """)
     exit(2)
@@ -115,12 +121,16 @@ extension String {
 
 func run(_ arguments: [String]) -> Never {
     var traceCalls = false
+    var useRuntime = false
+    var printStats = false
     var policy = SandboxPolicy()
     var index = 0
     while index < arguments.count {
         let argument = arguments[index]
         switch argument {
         case "--trace": traceCalls = true
+        case "--runtime": useRuntime = true
+        case "--stats": printStats = true
         case "--no-namespaces": policy.namespaces = []
         case "--pid-namespace": policy.namespaces.insert(.pid)
         case "--mount-namespace": policy.namespaces.insert(.mount)
@@ -162,13 +172,31 @@ func run(_ arguments: [String]) -> Never {
     for key in ["PATH", "HOME", "TERM", "LANG", "LC_ALL", "TZ", "USER"] {
         if let value = getenv(key) { environment.append("\(key)=\(String(cString: value))") }
     }
+    var stdio: [Int32] = [0, 1, 2]
+    var guardDispatcher: (any Dispatcher)? = nil
+    var fastPath: FastPath? = nil
+    if useRuntime {
+        do {
+            let started = try FastPath.start(policy: &policy, trace: trace)
+            fastPath = started
+            // The channel becomes the guest's fd 3 (spawn keeps stdio fds open).
+            stdio.append(started.service.channel.region.fd)
+            environment.append("\(LS_CHANNEL_FD_ENV)=3")
+            environment.append("LD_PRELOAD=\(started.library)")
+            guardDispatcher = started.guardDispatcher
+        } catch {
+            printError("liteshield: --runtime: \(error)\n")
+            exit(126)
+        }
+    }
     // Unblock the signals to forward before the guard thread exists (it inherits
     // the mask); they keep their default action until the guest is running.
     ls_forward_signals_to(0)
     let sandbox: Guard
     do {
         sandbox = try Guard.launch(program: program, arguments: [name] + arguments[(index + 1)...],
-                                   environment: environment, policy: policy, trace: trace)
+                                   environment: environment, policy: policy, dispatcher: guardDispatcher,
+                                   stdio: stdio, trace: trace)
     } catch {
         printError("liteshield: \(error)\n")
         exit(126)
@@ -176,6 +204,17 @@ func run(_ arguments: [String]) -> Never {
     ls_forward_signals_to(sandbox.guestPID)
     let result = sandbox.wait()
     ls_forward_signals_to(0)
+    if let fastPath {
+        fastPath.finish()
+        if printStats {
+            let f = fastPath.service.counters, c = sandbox.counters
+            var lines = "liteshield: stats: fast path \(f.served) served, \(f.native) sent back to run natively; guard path \(c.seccompStops) stops (\(c.allowed) run on the host, \(c.served) served, \(c.denied) denied)\n"
+            for (name, count) in f.byName.sorted(by: { $0.key < $1.key }) {
+                lines += "liteshield: stats: fast \(name) \(count)\n"
+            }
+            printError(lines)
+        }
+    }
     if let failure = sandbox.spawnFailure {
         printError("liteshield: \(failure)\n")
         exit(126)
@@ -197,6 +236,64 @@ func run(_ arguments: [String]) -> Never {
         signal_default(signal)
         kill(getpid(), signal)
         exit(128 + signal)
+    }
+}
+
+/// The fast path of `--runtime`: the guest runtime library, a fresh LiteFS image
+/// for /sandbox, and the channel service serving it.
+struct FastPath {
+    let library: String
+    let imagePath: String
+    let fileSystem: FileSystem
+    let dispatcher: ServiceDispatcher
+    let guardDispatcher: ServiceDispatcher
+    let service: ChannelDispatcher
+
+    static func start(policy: inout SandboxPolicy, trace: (@Sendable (String) -> Void)?) throws -> FastPath {
+        guard let library = findRuntime() else {
+            throw SystemCallError(.ENOENT, "find", object: "liblsguest.so",
+                                  hint: "build it with `make runtime`; it is looked for next to liteshield and two levels up")
+        }
+        // The loader opens the library through the guard, which checks the policy.
+        policy.readablePaths.append(library)
+        // A fresh image in a file that exists only while the sandbox runs.
+        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        let imagePath = "\(directory)/liteshield-\(getpid()).ext2"
+        try LiteFS.format(image: imagePath, size: 64 << 20)
+        let fileSystem = try FileSystem(imagePath: imagePath)
+        // In its own pid namespace the guest's first process sees parent 0.
+        let ownPIDs = policy.namespaces.contains(.pid)
+        let parent = ownPIDs ? 0 : getpid()
+        let host = HostFileDispatcher(policy: policy)
+        let dispatcher = ServiceDispatcher(fileSystem: fileSystem, fallback: host, rootParent: parent,
+                                           guestSeesHostPIDs: !ownPIDs)
+        let service = try ChannelDispatcher(dispatcher: dispatcher, trace: trace)
+        try service.start()
+        return FastPath(library: library, imagePath: imagePath, fileSystem: fileSystem, dispatcher: dispatcher,
+                        guardDispatcher: ServiceDispatcher(fileSystem: nil, fallback: host, rootParent: parent,
+                                                           guestSeesHostPIDs: !ownPIDs),
+                        service: service)
+    }
+
+    func finish() {
+        service.stop()
+        try? fileSystem.unmount()
+        unlink(imagePath)
+    }
+
+    /// liblsguest.so next to this executable, or two levels up (`make runtime`
+    /// puts it in .build/, the executable is in .build/<triple>/<configuration>/).
+    static func findRuntime() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        var directory = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        for _ in 0..<3 {
+            guard let slash = directory.lastIndex(of: "/") else { return nil }
+            directory = String(directory[..<slash])
+            if access(directory + "/liblsguest.so", R_OK) == 0 { return resolvedPath(directory + "/liblsguest.so") }
+        }
+        return nil
     }
 }
 

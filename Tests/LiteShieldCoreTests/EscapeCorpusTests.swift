@@ -174,8 +174,21 @@ struct EscapeCorpusTests {
 
     @Test("every escape attempt fails and the host is unchanged", arguments: CorpusWorld.shared.programs)
     func escape(_ program: String) {
+        checkEscape(program)
+    }
+
+    // The runtime adds a channel fd, a shared mapping and LD_PRELOAD to every
+    // guest; none of it may open a way out.
+    @Test("with the guest runtime loaded (--runtime), every escape attempt still fails",
+          arguments: CorpusWorld.shared.programs)
+    func escapeWithRuntime(_ program: String) {
+        _ = guestRuntime
+        checkEscape(program, options: ["--runtime"])
+    }
+
+    private func checkEscape(_ program: String, options: [String] = []) {
         let world = CorpusWorld.shared
-        let result = world.run(program)
+        let result = world.run(program, options: options)
         let output = result.output
         #expect(!result.timedOut, "\(program) hung:\n\(output)")
         switch corpusExpectations[program] ?? .blocked {

@@ -200,4 +200,22 @@ static inline void ls_copy_from_shared(void *dst, const void *src, size_t length
     for (size_t i = 0; i < length / 8; i++) d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
 }
 
+
+/* ---------------------------------------------------------------------------
+ * Fast-path conventions (the guest runtime liblsguest.so ↔ the service).
+ *
+ * A request's `op` is the x86-64 system call number and `args` its six
+ * arguments, except that pointer arguments carry an offset into the request's
+ * payload range instead of a guest address: the runtime copies paths and input
+ * buffers there, and the service writes output buffers there.
+ * ------------------------------------------------------------------------- */
+/* The environment variable naming the inherited channel memfd's fd number. */
+#define LS_CHANNEL_FD_ENV "LITESHIELD_CHANNEL_FD"
+/* Fds the service hands out start here, above any kernel fd the guest can hold
+ * (RLIMIT_NOFILE is far lower), so the runtime routes an fd call without asking. */
+#define LS_SERVICE_FD_BASE 0x100000
+/* A reply error meaning "not the service's object: make the call yourself". The
+ * runtime then issues the raw system call, which the filter and guard judge. */
+#define LS_ERROR_RUN_NATIVE 0x7FFFFFFF
+
 #endif /* LITESHIELD_ABI_H */

@@ -1,0 +1,138 @@
+// The fast path end to end: a C guest under `liteshield run --runtime` with the
+// guest runtime (Runtime/lsguest) loaded, and the service's counters showing
+// that its calls went over the channel.
+
+import CLiteShim
+import LiteIPC
+import LiteShieldCore
+import LiteSystem
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Builds liblsguest.so where `liteshield` looks for it (.build/, two levels
+/// above the binary), as `make runtime` does, so `swift test` alone works too.
+let guestRuntime: String = {
+    let output = packageRoot + "/.build/liblsguest.so"
+    let temporary = output + ".\(getpid())"
+    let result = runProcess(["/usr/bin/gcc", "-shared", "-fPIC", "-O2", "-fvisibility=hidden",
+                             "-I", packageRoot + "/Sources/CLiteShim/include", "-o", temporary,
+                             packageRoot + "/Runtime/lsguest/lsguest.c", "-lpthread"], timeoutSeconds: 120)
+    precondition(result.exited && result.exitCode == 0, "building liblsguest.so: \(result.summary)")
+    rename(temporary, output)  // atomic: a concurrent liteshield never sees half a file
+    return output
+}()
+
+/// The scratch directory, removed when the test process ends (Swift Testing has
+/// no suite-wide teardown).
+let runtimeScratch: String = {
+    let directory = makeTemporaryDirectory("liteshield-runtime")
+    runtimeScratchToRemove.withLock { $0 = directory }
+    atexit {
+        if let directory = runtimeScratchToRemove.withLock({ $0 }) { removeTree(directory) }
+    }
+    return directory
+}()
+let runtimeScratchToRemove = Mutex<String?>(nil)
+
+@Suite("fast path (guest runtime)", .serialized)
+struct RuntimeTests {
+    static var directory: String { runtimeScratch }
+
+    static func compile(_ name: String, flags: [String] = []) -> String {
+        let program = directory + "/" + name
+        let failures = compileC([(packageRoot + "/Tests/RuntimePrograms/\(name).c", program)], extraFlags: flags)
+        precondition(failures.isEmpty, failures.joined(separator: "\n"))
+        return program
+    }
+
+    @Test("liblsguest.so needs only libc and the loader")
+    func dependencies() {
+        let result = runProcess(["/usr/bin/ldd", guestRuntime])
+        let libraries = result.output.split(separator: "\n").map { $0.trimmingPrefix(while: { $0 == "\t" || $0 == " " }) }
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(Set(libraries) == ["linux-vdso.so.1", "libc.so.6", "/lib64/ld-linux-x86-64.so.2"], "\(result.output)")
+    }
+
+    @Test("writes, LiteFS files, getppid and two threads go over the channel")
+    func fastPath() {
+        _ = guestRuntime
+        let program = Self.compile("fastpath")
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--allow-read", "/etc/hostname", "--", program])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        let output = result.output
+        #expect(output.contains("hello from LiteFS\n"), "\(output)")
+        #expect(output.contains("size 18\n"), "\(output)")
+        #expect(output.contains("host open ok\n"), "\(output)")
+        #expect(output.contains("pread/pwrite/mkdir/unlink ok\n"), "\(output)")
+        #expect(output.contains("threads 0 0 ppid 1\n"), "\(output)")
+        #expect(!output.contains("errno clobbered"), "\(output)")
+        #expect(!output.contains("missing file opened"), "\(output)")
+        // 2 getppid in main + 2000 in each thread, every one answered by the service.
+        #expect(count(output, "fast getppid") == 4002, "\(output)")
+        #expect(count(output, "fast open") == 7, "\(output)")  // 6 on LiteFS, 1 sent back (a host file)
+        #expect(count(output, "fast pread64") == 1 && count(output, "fast pwrite64") == 1, "\(output)")
+        #expect(count(output, "fast write") >= 200, "\(output)")
+        #expect(count(output, "fast read") >= 2, "\(output)")
+        #expect(output.contains(" 1 sent back to run natively"), "\(output)")
+    }
+
+    @Test("--trace shows fast-path calls with their outcome")
+    func trace() {
+        _ = guestRuntime
+        let program = Self.compile("fastpath")
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--trace", "--allow-read", "/etc/hostname", "--", program])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("\"/sandbox/hello.txt\" → LiteFS /hello.txt"), "\(result.output)")
+        #expect(result.output.contains("fast ["), "\(result.output)")
+        #expect(result.output.contains("= -1 ENOENT") || result.output.contains("= -1 No such file"), "\(result.output)")
+        #expect(result.output.contains("= run natively"), "\(result.output)")
+    }
+
+    @Test("across 40 execs the runtime stays loaded and finds a slot each time (16 slots)")
+    func execs() {
+        _ = guestRuntime
+        let program = Self.compile("execs")
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--", program, "40"])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("last image\n"), "\(result.output)")
+        #expect(count(result.output, "fast getppid") == 41, "\(result.output)")
+    }
+
+    @Test("a guest with no libc to interpose still runs, through the guard path")
+    func withoutRuntime() {
+        _ = guestRuntime
+        let program = Self.compile("plain", flags: ["-static"])
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--", program])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("plain guest ran\n"), "\(result.output)")
+        #expect(result.output.contains("fast path 0 served"), "\(result.output)")
+    }
+
+    @Test("a hostile request (payload outside the slot, bad fd) gets an error, not a crash")
+    func hostileRequests() throws {
+        let service = try ChannelDispatcher(dispatcher: ServiceDispatcher(fileSystem: nil, fallback: HostFileDispatcher(policy: SandboxPolicy())),
+                                            geometry: ChannelGeometry(slotCount: 2, ringCapacity: 4, payloadSize: 4096))
+        try service.start()
+        defer { service.stop() }
+        let client = ChannelClient(channel: service.channel)
+        let slot = try client.claimSlot()
+        // read(fd of the service that does not exist, payload offset 0, 16)
+        let badFD = try slot.call(op: 0, (UInt64(LS_SERVICE_FD_BASE) + 7, 0, 16, 0, 0, 0), payloadLength: 16)
+        #expect(badFD.error == EBADF)
+        // open with a path "pointer" beyond the request's payload range
+        let outside = try slot.call(op: 2, (1 << 40, 0, 0, 0, 0, 0), payloadLength: 8)
+        #expect(outside.error == EFAULT)
+        #expect(service.counters.byName["read"] == 1)
+    }
+}
+
+/// The count on the `--stats` line "liteshield: stats: fast NAME COUNT".
+private func count(_ output: String, _ name: String) -> Int {
+    for line in output.split(separator: "\n") where line.contains("stats: \(name) ") {
+        if let n = line.split(separator: " ").last.flatMap({ Int($0) }) { return n }
+    }
+    return 0
+}
