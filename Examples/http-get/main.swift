@@ -47,21 +47,11 @@ guard let port = hostParts.count > 1 ? UInt16(hostParts[1]) : 80 else { fail("ba
 
 var configuration = InterfaceConfiguration(network: network)
 configuration.gateway = options["gateway"].flatMap(IPv4Address.init)
-var dpdkDevice: DPDKDevice?
 let device: any NetworkDevice
+let dpdkDevice: DPDKDevice?
 do {
-    switch deviceKind {
-    case "dpdk-tap":
-        try DPDKEnvironment.initialize(arguments: DPDKEnvironment.defaultArguments + ["--vdev=net_tap0,iface=\(iface)"],
-                                       programName: "http-get")
-        let opened = try DPDKDevice(port: "net_tap0")
-        dpdkDevice = opened
-        device = opened
-    case "tap":
-        device = try TAPDevice(name: iface, hardwareAddress: MACAddress(0x02, 0x4C, 0x53, 0, 0, 3))
-    default:
-        fail("--device must be dpdk-tap or tap")
-    }
+    (device, dpdkDevice) = try HostDevice.open(kind: deviceKind, interface: iface,
+                                               hardwareAddress: MACAddress(0x02, 0x4C, 0x53, 0, 0, 3), programName: "http-get")
 } catch {
     fail("\(error)")
 }
