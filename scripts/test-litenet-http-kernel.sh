@@ -14,33 +14,13 @@ set -euo pipefail
 bin=$1
 device=$2
 mib=${3:-100}
-ns="lshttp-$$-$device"
-iface="lsh$$"
-iface=${iface:0:15}
-dir=$(mktemp -d /tmp/lshttp.XXXXXX)
-log="$dir/server.log"
-server=""
-pyserver=""
-cleanup() {
-    for p in "$server" "$pyserver"; do
-        if [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null; then
-            kill -TERM "$p" 2>/dev/null || true
-            sleep 0.5
-            kill -KILL "$p" 2>/dev/null || true
-        fi
-    done
-    ip netns del "$ns" 2>/dev/null || true
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL (http, $device): $*" >&2; echo "--- log:" >&2; cat "$log" >&2 || true; exit 1; }
+source "$(dirname "$0")/lib/netns-test.sh"
+netns_test_begin lshttp lsh "$device" "http, $device"
 
 mkdir "$dir/www"
 head -c $((mib << 20)) /dev/urandom >"$dir/www/blob"
 want=$(sha256sum "$dir/www/blob" | cut -d' ' -f1)
 
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
 # DPDK's EAL start can fail transiently on a loaded host: one retry, with the log shown.
 for attempt in 1 2; do
     : >"$log"

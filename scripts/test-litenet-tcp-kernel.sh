@@ -11,25 +11,8 @@
 set -euo pipefail
 net_echo=$1
 device=$2
-ns="lstcp-$$-$device"
-iface="ltc$$"
-iface=${iface:0:15}
-log=$(mktemp /tmp/lstcp-kernel.XXXXXX)
-server=""
-cleanup() {
-    if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
-        kill -TERM "$server" 2>/dev/null || true
-        sleep 0.5
-        kill -KILL "$server" 2>/dev/null || true
-    fi
-    ip netns del "$ns" 2>/dev/null || true
-    rm -f "$log"
-}
-trap cleanup EXIT
-fail() { echo "FAIL ($device): $*" >&2; echo "--- net-echo log:" >&2; cat "$log" >&2; exit 1; }
-
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+source "$(dirname "$0")/lib/netns-test.sh"
+netns_test_begin lstcp ltc "$device"
 start_server() {
     : >"$log"
     ip netns exec "$ns" "$net_echo" --device "$device" --iface "$iface" --address 10.0.0.2/24 --udp 7 --tcp 7 "$@" >"$log" 2>&1 &
