@@ -43,8 +43,8 @@ demo: deps
 	    echo "(busybox exited with status $$? because the guard refused the open: EACCES)"
 
 # Every suite; the guard and net-udp suites also drive the liteshield and net-echo binaries.
-bench: deps
-	$(SWIFT) build -c release --product liteshield --product net-echo --product liteshield-bench
+bench: deps runtime
+	$(SWIFT) build -c release   # every product: the suites also drive liteshield, net-echo, http-serve
 	.build/release/liteshield-bench all
 
 clean:

@@ -11,7 +11,9 @@ public struct SystemCall: Sendable, Equatable, CustomStringConvertible {
     public init(number: Int, arguments: [UInt64]) {
         precondition(arguments.count <= 6)
         self.number = number
-        self.arguments = arguments + [UInt64](repeating: 0, count: 6 - arguments.count)
+        // Six arguments (every caller on the hot paths) are kept as they are: padding
+        // would allocate a second array per call.
+        self.arguments = arguments.count == 6 ? arguments : arguments + [UInt64](repeating: 0, count: 6 - arguments.count)
     }
 
     public var name: String { SyscallTable.name(of: number) }

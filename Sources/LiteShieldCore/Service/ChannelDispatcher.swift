@@ -18,8 +18,18 @@ public struct FastPathStatistics: Sendable, Equatable {
     public var served = 0
     /// Requests sent back to be made natively.
     public var native = 0
-    /// Requests by call name.
-    public var byName: [String: Int] = [:]
+    /// Requests by system-call number (counted by number on the hot path: hashing
+    /// a name per call cost more than the call itself).
+    public var byNumber = [Int](repeating: 0, count: 512)
+
+    /// Requests by call name, for reports.
+    public var byName: [String: Int] {
+        var names: [String: Int] = [:]
+        for (number, count) in byNumber.enumerated() where count > 0 {
+            names[SyscallTable.name(of: number), default: 0] += count
+        }
+        return names
+    }
 }
 
 public final class ChannelDispatcher: @unchecked Sendable {
@@ -72,7 +82,7 @@ public final class ChannelDispatcher: @unchecked Sendable {
             }
             statistics.withLock { s in
                 if case .host = outcome { s.native += 1 } else { s.served += 1 }
-                s.byName[call.name, default: 0] += 1
+                if call.number >= 0 && call.number < s.byNumber.count { s.byNumber[call.number] += 1 }
             }
             return outcome
         }
