@@ -24,7 +24,7 @@ func guardSuite(_ report: inout BenchReport) throws {
         return
     }
     _ = guardRun(["/bin/chmod", "-R", "a+rX", work])
-    let liteshield = guardSiblingExecutable("liteshield")
+    let liteshield = siblingExecutable("liteshield")
     let busybox = "/usr/bin/busybox"
 
     // Per-call costs: the same guest program natively and in a sandbox (the
@@ -163,7 +163,7 @@ func guardSuite(_ report: inout BenchReport) throws {
         let spec = guardRun(["/usr/sbin/runc", "spec", "--bundle", bundle])
         var times: [Double] = []
         var failure = spec.output
-        if spec.status == 0, var config = guardReadFile(bundle + "/config.json") {
+        if spec.status == 0, var config = readFileIfPresent(bundle + "/config.json") {
             config = config.replacingFirst("\"sh\"", with: "\"/bin/busybox\", \"true\"")
                            .replacingFirst("\"terminal\": true", with: "\"terminal\": false")
             guardWriteFile(bundle + "/config.json", config)
@@ -196,13 +196,6 @@ func guardPackageRoot() -> String {
     var path = #filePath
     for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
     return path
-}
-
-func guardSiblingExecutable(_ name: String) -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let exe = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "./x"
-    return String(exe[..<exe.lastIndex(of: "/")!]) + "/" + name
 }
 
 func guardTemporaryDirectory() -> String {
@@ -253,20 +246,6 @@ private func guardWriteFilter(_ path: String, _ program: BPFProgram) {
         bytes += withUnsafeBytes(of: i.k.littleEndian, Array.init)
     }
     guardWriteBytes(path, bytes)
-}
-
-private func guardReadFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = read(fd, &chunk, chunk.count)
-        if n <= 0 { break }
-        bytes += chunk[..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 private func guardWriteFile(_ path: String, _ text: String) { guardWriteBytes(path, Array(text.utf8)) }

@@ -44,7 +44,7 @@ func netTCPSuite(_ report: inout BenchReport) throws {
         report.note("DPDK net_tap vs veth skipped: needs root (namespaces)")
         return
     }
-    let netEcho = executableDirectory() + "/net-echo"
+    let netEcho = siblingExecutable("net-echo")
     guard access(netEcho, X_OK) == 0 else {
         report.note("DPDK net_tap vs veth skipped: \(netEcho) missing; build it with `swift build -c release --product net-echo`")
         return
@@ -60,39 +60,24 @@ func netTCPSuite(_ report: inout BenchReport) throws {
 
 func tcpRealPath(netEcho: String, seconds: Double, rounds: Int) throws -> (liteNet: TCPRates, kernel: TCPRates) {
     let tag = "\(getpid())"
-    let clientNS = "lsbt-c-\(tag)", serverNS = "lsbt-s-\(tag)"
-    let tap = "lsbtt\(tag)".prefix(15), vethC = "lsbtc\(tag)".prefix(15), vethS = "lsbts\(tag)".prefix(15)
-    let self_ = executableDirectory() + "/liteshield-bench"
+    let tap = "lsbtt\(tag)".prefix(15)
+    let self_ = siblingExecutable("liteshield-bench")
     var children: [pid_t] = []
     let echoLog = "/tmp/lsbench-tcp-echo-\(tag).log", clientOut = "/tmp/lsbench-tcp-client-\(tag).out"
+    let namespaces = try VethNamespaces(prefix: "lsbt")
+    let clientNS = namespaces.client, serverNS = namespaces.server
     defer {
         for pid in children { kill(pid, SIGTERM); waitProcess(pid) }
-        runProcess(["ip", "netns", "del", clientNS])
-        runProcess(["ip", "netns", "del", serverNS])
+        namespaces.remove()
         unlink(echoLog)
         unlink(clientOut)
     }
-    func ns(_ name: String, _ command: [String]) { runProcess(["ip", "netns", "exec", name] + command) }
-    guard runProcess(["ip", "netns", "add", clientNS]) == 0, runProcess(["ip", "netns", "add", serverNS]) == 0 else {
-        throw BenchFailure(description: "ip netns add failed (root and iproute2 needed)")
-    }
-    ns(clientNS, ["ip", "link", "set", "lo", "up"])
-    ns(serverNS, ["ip", "link", "set", "lo", "up"])
-    ns(clientNS, ["ip", "link", "add", String(vethC), "type", "veth", "peer", "name", String(vethS), "netns", serverNS])
-    ns(clientNS, ["ip", "addr", "add", "10.0.1.1/24", "dev", String(vethC)])
-    ns(serverNS, ["ip", "addr", "add", "10.0.1.2/24", "dev", String(vethS)])
-    ns(clientNS, ["ip", "link", "set", String(vethC), "up"])
-    ns(serverNS, ["ip", "link", "set", String(vethS), "up"])
+    func ns(_ name: String, _ command: [String]) { namespaces.exec(name, command) }
     children.append(startProcess(["ip", "netns", "exec", serverNS, self_, "net-tcp"], environment: ["LITESHIELD_NET_TCP_ROLE=echo-server"]))
     let echo = startProcess(["ip", "netns", "exec", clientNS, netEcho, "--device", "dpdk-tap", "--iface", String(tap),
                              "--address", "10.0.0.2/24", "--udp", "7", "--tcp", "7"], output: echoLog)
     children.append(echo)
-    var ready = false
-    for _ in 0..<200 where !ready {
-        ready = readFile(echoLog).contains("listening")
-        if !ready { usleep(100_000) }
-    }
-    guard ready else { throw BenchFailure(description: "net-echo did not start: \(readFile(echoLog))") }
+    try waitForLine("listening", in: echoLog, program: "net-echo")
     ns(clientNS, ["ip", "addr", "add", "10.0.0.1/24", "dev", String(tap)])
     ns(clientNS, ["ip", "link", "set", String(tap), "up"])
     usleep(300_000)

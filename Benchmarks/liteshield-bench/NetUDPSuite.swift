@@ -223,97 +223,24 @@ func netUDPChildRole(_ role: String) -> Never {
     exit(0)
 }
 
-// MARK: - Namespaces and processes
-
-func executableDirectory() -> String {
-    var path = [CChar](repeating: 0, count: 4096)
-    let count = readlink("/proc/self/exe", &path, path.count - 1)
-    let exe = String(decoding: path.prefix(max(count, 0)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)])
-}
-
-/// Starts a program (stdout to `output` when given); returns its pid.
-func startProcess(_ arguments: [String], environment: [String] = [], output: String? = nil) -> pid_t {
-    let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    var env: [UnsafeMutablePointer<CChar>?] = []
-    var index = 0
-    while let entry = environ[index] { env.append(strdup(entry)); index += 1 }
-    env += environment.map { strdup($0) }
-    env.append(nil)
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    if let output { posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-    var pid: pid_t = 0
-    let rc = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, env)
-    posix_spawn_file_actions_destroy(&actions)
-    posix_spawnattr_destroy(&attributes)
-    argv.forEach { free($0) }
-    env.forEach { free($0) }
-    return rc == 0 ? pid : -1
-}
-
-@discardableResult
-func waitProcess(_ pid: pid_t) -> Int32 {
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    return status
-}
-
-@discardableResult
-func runProcess(_ arguments: [String]) -> Int32 {
-    let pid = startProcess(arguments, output: "/dev/null")
-    return pid < 0 ? -1 : waitProcess(pid)
-}
-
-func readFile(_ path: String) -> String {
-    guard let file = fopen(path, "r") else { return "" }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-struct BenchFailure: Error, CustomStringConvertible { var description: String }
 
 func realPathComparison(netEcho: String, seconds: Double, rounds: Int) throws -> (liteNet: EchoRates, kernel: EchoRates, plainTAP: EchoRates) {
     let tag = "\(getpid())"
-    let clientNS = "lsbench-c-\(tag)", serverNS = "lsbench-s-\(tag)"
-    let tap = "lsbt\(tag)".prefix(15), plainTap = "lsbp\(tag)".prefix(15), vethC = "lsvc\(tag)".prefix(15), vethS = "lsvs\(tag)".prefix(15)
-    let self_ = executableDirectory() + "/liteshield-bench"
+    let tap = "lsbt\(tag)".prefix(15), plainTap = "lsbp\(tag)".prefix(15)
+    let self_ = siblingExecutable("liteshield-bench")
     var children: [pid_t] = []
     let echoLog = "/tmp/lsbench-net-echo-\(tag).log", plainLog = "/tmp/lsbench-net-echo-tap-\(tag).log", clientOut = "/tmp/lsbench-client-\(tag).out"
+    // (b) kernel: veth between the namespaces, kernel echo server in the server one.
+    let namespaces = try VethNamespaces(prefix: "lsbench")
+    let clientNS = namespaces.client, serverNS = namespaces.server
     defer {
         for pid in children { kill(pid, SIGTERM); waitProcess(pid) }
-        runProcess(["ip", "netns", "del", clientNS])
-        runProcess(["ip", "netns", "del", serverNS])
+        namespaces.remove()
         unlink(echoLog)
         unlink(plainLog)
         unlink(clientOut)
     }
-    func ns(_ name: String, _ command: [String]) { runProcess(["ip", "netns", "exec", name] + command) }
-    guard runProcess(["ip", "netns", "add", clientNS]) == 0, runProcess(["ip", "netns", "add", serverNS]) == 0 else {
-        throw BenchFailure(description: "ip netns add failed (root and iproute2 needed)")
-    }
-    ns(clientNS, ["ip", "link", "set", "lo", "up"])
-    ns(serverNS, ["ip", "link", "set", "lo", "up"])
-
-    // (b) kernel: veth between the namespaces, kernel echo server in serverNS.
-    ns(clientNS, ["ip", "link", "add", String(vethC), "type", "veth", "peer", "name", String(vethS), "netns", serverNS])
-    ns(clientNS, ["ip", "addr", "add", "10.0.1.1/24", "dev", String(vethC)])
-    ns(serverNS, ["ip", "addr", "add", "10.0.1.2/24", "dev", String(vethS)])
-    ns(clientNS, ["ip", "link", "set", String(vethC), "up"])
-    ns(serverNS, ["ip", "link", "set", String(vethS), "up"])
+    func ns(_ name: String, _ command: [String]) { namespaces.exec(name, command) }
     let kernelServer = startProcess(["ip", "netns", "exec", serverNS, self_, "net-udp"],
                                     environment: ["LITESHIELD_NET_UDP_ROLE=server", "LITESHIELD_NET_UDP_PORT=7"])
     children.append(kernelServer)
@@ -328,14 +255,7 @@ func realPathComparison(netEcho: String, seconds: Double, rounds: Int) throws ->
     let plain = startProcess(["ip", "netns", "exec", clientNS, netEcho, "--device", "tap", "--iface", String(plainTap),
                               "--address", "10.0.4.2/24", "--udp", "7"], output: plainLog)
     children.append(plain)
-    for log in [echoLog, plainLog] {
-        var ready = false
-        for _ in 0..<200 where !ready {
-            ready = readFile(log).contains("listening")
-            if !ready { usleep(100_000) }
-        }
-        guard ready else { throw BenchFailure(description: "net-echo did not start: \(readFile(log))") }
-    }
+    for log in [echoLog, plainLog] { try waitForLine("listening", in: log, program: "net-echo") }
     ns(clientNS, ["ip", "addr", "add", "10.0.0.1/24", "dev", String(tap)])
     ns(clientNS, ["ip", "link", "set", String(tap), "up"])
     ns(clientNS, ["ip", "addr", "add", "10.0.4.1/24", "dev", String(plainTap)])

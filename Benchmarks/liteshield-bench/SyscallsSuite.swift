@@ -22,7 +22,7 @@ func syscallsSuite(_ report: inout BenchReport) throws {
         return
     }
     _ = guardRun(["/bin/chmod", "-R", "a+rwX", work])
-    let liteshield = guardSiblingExecutable("liteshield")
+    let liteshield = siblingExecutable("liteshield")
     guard access(liteshield, X_OK) == 0 else {
         report.note("\(liteshield) not built: `swift build -c release --product liteshield` (and `make runtime`)")
         return
