@@ -180,10 +180,15 @@ final class ThreadedService: @unchecked Sendable {
         let channel = try Channel.create(geometry: ChannelGeometry(slotCount: 2, ringCapacity: 4, payloadSize: 4096))
         let inconsistent = SharedCounter()
         let service = try ThreadedService(channel: channel) { request in
-            let copy = request.copyPayload()
-            if copy.count != request.payload.count { inconsistent.value.add(1, ordering: .relaxed) }
-            if request.payload.count > 4096 { inconsistent.value.add(1, ordering: .relaxed) }
-            return ChannelResponse(result: Int64(copy.count))
+            // The attacker flips the length between 64 and 0xFFFF_FF00: a request that
+            // reaches the handler was validated on its copy, so it can only say 64 and
+            // lie inside the slot's payload area.
+            let area = channel.payloadArea(request.slot)
+            if request.payload.count != 64 { inconsistent.value.add(1, ordering: .relaxed) }
+            if request.payload.baseAddress! + request.payload.count > area.baseAddress! + area.count {
+                inconsistent.value.add(1, ordering: .relaxed)
+            }
+            return ChannelResponse(result: Int64(request.copyPayload().count))
         }
         defer { service.shutdown() }
         let client = ChannelClient(channel: channel)
