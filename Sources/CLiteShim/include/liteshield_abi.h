@@ -211,11 +211,67 @@ static inline void ls_copy_from_shared(void *dst, const void *src, size_t length
  * ------------------------------------------------------------------------- */
 /* The environment variable naming the inherited channel memfd's fd number. */
 #define LS_CHANNEL_FD_ENV "LITESHIELD_CHANNEL_FD"
-/* Fds the service hands out start here, above any kernel fd the guest can hold
- * (RLIMIT_NOFILE is far lower), so the runtime routes an fd call without asking. */
-#define LS_SERVICE_FD_BASE 0x100000
+
 /* A reply error meaning "not the service's object: make the call yourself". The
- * runtime then issues the raw system call, which the filter and guard judge. */
+ * runtime then issues the raw system call, which the filter and guard judge.
+ * When the reply's payload_length is not 0, the payload (at the request's
+ * payload_offset) holds a NUL-terminated absolute host path and reply.result
+ * the index of the path argument it replaces: the service resolved the guest's
+ * path (its cwd, its mounts) and the kernel must see the host's name for it. */
 #define LS_ERROR_RUN_NATIVE 0x7FFFFFFF
+
+/* ---------------------------------------------------------------------------
+ * Guest fds (protocol of LS_ABI_VERSION 1, second revision).
+ *
+ * Every fd number a guest sees is a kernel fd number. An fd served by the
+ * service (a LiteFS file, /dev/null, a /proc file, ...) is a *placeholder*: a
+ * kernel duplicate of the channel memfd, made by the runtime with
+ * fcntl(channel_fd, F_DUPFD or F_DUPFD_CLOEXEC, 0). So the kernel picks the
+ * lowest free number (as POSIX requires of open and dup), keeps FD_CLOEXEC, and
+ * copies the numbers on fork and closes the close-on-exec ones on exec. The
+ * service keeps, per guest process, which of its numbers are placeholders and
+ * which open file description each stands for; it can check any claim with
+ * kcmp(KCMP_FILE) against its own fd of the channel.
+ *
+ *  - open/openat/creat: the runtime reserves a placeholder first and passes its
+ *    number in the request (ls_request.reserved, see below). On success the
+ *    service installs the description at that number and returns it; on
+ *    failure or LS_ERROR_RUN_NATIVE the runtime closes the placeholder.
+ *  - dup/dup2/dup3/fcntl(F_DUPFD*), close, close_range: the runtime makes the
+ *    kernel call itself (the kernel's numbers are the truth), then, when the
+ *    source or a target was a placeholder, tells the service with
+ *    LS_OP_FD_ALIAS / LS_OP_FD_CLOSED so both tables stay the same.
+ *  - fork/clone and exec: the guard sees both (ptrace events) and tells the
+ *    service before the new process runs; after exec the service drops every
+ *    number that is no longer a placeholder. A runtime starting in a process
+ *    asks which of its fds are the service's with LS_OP_ATTACH.
+ *
+ * ls_request.reserved: bits 0-31 = placeholder fd + 1 (0: none);
+ *                      bits 32-63 = acting pid (0: the slot's owner). A vfork
+ *                      child runs on its parent's thread and slot until it
+ *                      execs; its calls name the child.
+ * ls_request.flags:    LS_REQUEST_TRAPPED when the call was caught by the trap
+ *                      path (SIGSYS), not by a libc wrapper (for statistics).
+ * ------------------------------------------------------------------------- */
+#define LS_REQUEST_TRAPPED 0x1u
+
+/* The first slice's service fds (numbers above any kernel fd); goes away when
+ * the runtime and the service move to placeholders. */
+#define LS_SERVICE_FD_BASE 0x100000
+
+/* Service operations: op numbers above every system call number. */
+enum {
+    LS_OP_BASE = 0x10000,
+    /* args: (old, new). `new` now stands for the same description as `old`
+     * (dup, dup2, dup3, F_DUPFD*); when `old` is not a placeholder, `new` is
+     * just no longer one. Result 0. */
+    LS_OP_FD_ALIAS = LS_OP_BASE + 1,
+    /* args: (first, last). Numbers first...last are no longer placeholders
+     * (close, close_range). Result 0. */
+    LS_OP_FD_CLOSED = LS_OP_BASE + 2,
+    /* args: (payload offset, capacity in bytes). Writes the calling process's
+     * placeholder numbers as int32 values; result = how many. */
+    LS_OP_ATTACH = LS_OP_BASE + 3,
+};
 
 #endif /* LITESHIELD_ABI_H */

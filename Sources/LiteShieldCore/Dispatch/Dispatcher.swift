@@ -12,3 +12,27 @@ public protocol Dispatcher: Sendable {
     func dispatch(_ call: SystemCall, caller: GuestCaller, memory: any GuestMemory,
                   note: (String) -> Void) -> DispatchOutcome
 }
+
+/// Which path a call came by (for statistics and traces; the dispatcher serves
+/// all three the same way).
+public enum CallPath: String, Sendable, CaseIterable {
+    /// A libc wrapper in the guest runtime, over the channel.
+    case fast
+    /// A raw system call caught in the guest by the trap filter (SIGSYS), over the channel.
+    case trap
+    /// A seccomp stop in the ptrace guard.
+    case `guard`
+}
+
+/// What happens to guest processes, as the guard sees it (ptrace events). A
+/// dispatcher that keeps per-process state (fd tables, cwd, umask) follows it
+/// here; each call comes before the process concerned runs on.
+public protocol ProcessLifecycle: Sendable {
+    /// `child` was created by `parent`. `sharesFiles`: CLONE_FILES (it uses the
+    /// parent's fd table, not a copy); `isThread`: CLONE_THREAD (same process).
+    func processCreated(_ child: Int32, parent: Int32, sharesFiles: Bool, isThread: Bool)
+    /// `pid` completed an execve: close-on-exec fds are gone.
+    func processExecuted(_ pid: Int32)
+    /// `pid` (a whole process) ended.
+    func processExited(_ pid: Int32)
+}

@@ -32,5 +32,12 @@ public struct GuestCaller: Sendable {
     public var pid: Int32
     /// The calling thread, as the host sees it.
     public var tid: Int32
-    public init(pid: Int32, tid: Int32) { self.pid = pid; self.tid = tid }
+    /// How the call arrived.
+    public var path: CallPath
+    /// The placeholder fd the runtime reserved for an fd this call creates
+    /// (liteshield_abi.h, "Guest fds"); nil when none.
+    public var reservedFD: Int32?
+    public init(pid: Int32, tid: Int32, path: CallPath = .guard, reservedFD: Int32? = nil) {
+        self.pid = pid; self.tid = tid; self.path = path; self.reservedFD = reservedFD
+    }
 }
