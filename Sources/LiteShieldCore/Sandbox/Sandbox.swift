@@ -31,8 +31,7 @@ public final class Sandbox: @unchecked Sendable {
     init(_ configuration: SandboxBuilder) throws(SystemCallError) {
         self.configuration = configuration
         var policy = configuration.policy
-        // The host side of every mount is what the guard lets the kernel open.
-        policy.readablePaths = configuration.hostMounts.map(\.hostPath)
+        var hostMounts = configuration.hostMounts
 
         switch configuration.guestRuntime {
         case .none: runtimeLibrary = nil
@@ -44,6 +43,13 @@ public final class Sandbox: @unchecked Sendable {
             }
             runtimeLibrary = found
         }
+        if runtimeLibrary == nil {
+            // Without the runtime a guest cannot hold the service's fds, so its
+            // devices are the host's own harmless ones.
+            hostMounts += ["/dev/null", "/dev/zero", "/dev/urandom"].map { SandboxBuilder.HostMount(hostPath: $0) }
+        }
+        // The host side of every mount is what the guard lets the kernel open.
+        policy.readablePaths = hostMounts.map(\.hostPath)
         if let runtimeLibrary { policy.readablePaths.append(runtimeLibrary) }
 
         switch configuration.root {
@@ -73,11 +79,11 @@ public final class Sandbox: @unchecked Sendable {
 
         var mounts: [Mount] = []
         if let fileSystem { mounts.append(Mount(guestPath: "/", source: .liteFS(fileSystem), readOnly: false)) }
-        for host in configuration.hostMounts {
+        for host in hostMounts {
             mounts.append(Mount(guestPath: host.guestPath, source: .host(host.hostPath), readOnly: true))
         }
-        if configuration.devices { mounts.append(Mount(guestPath: "/dev", source: .devices, readOnly: false)) }
-        if configuration.processInformation { mounts.append(Mount(guestPath: "/proc", source: .processInfo, readOnly: true)) }
+        if configuration.devices && runtimeLibrary != nil { mounts.append(Mount(guestPath: "/dev", source: .devices, readOnly: false)) }
+        if configuration.processInformation && runtimeLibrary != nil { mounts.append(Mount(guestPath: "/proc", source: .processInfo, readOnly: true)) }
 
         // In its own pid namespace the guest's first process sees parent 0.
         let ownPIDs = policy.namespaces.contains(.pid)
