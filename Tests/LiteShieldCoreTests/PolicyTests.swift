@@ -8,11 +8,13 @@ import Testing
 struct PolicyTests {
     let table = SyscallTable.standard
 
-    @Test("at most 22 calls reach the host kernel without a stop")
+    @Test("at most 23 calls reach the host kernel without a stop")
     func allowedCount() {
+        // 22 in the boundary issue; fcntl's four fd-local commands joined so the
+        // guest runtime can reserve an fd number without a guard stop.
         let host = table.hostCalls.map(\.name)
-        #expect(host.count <= 22, "\(host.count) host calls: \(host)")
-        #expect(host.count == 22)
+        #expect(host.count <= 23, "\(host.count) host calls: \(host)")
+        #expect(host.count == 23)
     }
 
     @Test("every listed call says why")
