@@ -146,6 +146,19 @@ extension Guard {
             }
             return .host(call)
 
+        case .sharedMemory:
+            guard policy.namespaces.contains(.ipc) else {
+                note("System V IPC needs the sandbox's own IPC namespace")
+                return .failed(.ENOSYS)
+            }
+            if call.name == "shmat" {
+                // shmat(id, address, flags): a chosen address could cover the guard's
+                // page (SHM_REMAP replaces what is there); SHM_EXEC maps it executable.
+                if a[1] != 0 { note("fixed address refused"); return .failed(.EINVAL) }
+                if a[2] & 0o100000 != 0 { note("SHM_EXEC refused"); return .failed(.EACCES) }
+            }
+            return .host(call)
+
         case .selfOnly:
             // membarrier's GLOBAL commands (1, 2, 4) interrupt every CPU of the host.
             if call.name == "membarrier" && a[0] & 0x7 != 0 {
