@@ -1,0 +1,55 @@
+// The guest processes the service knows: per process (thread group) its fd
+// table, working directory and umask. fd tables are objects because a process
+// created with CLONE_FILES shares its parent's, and they follow each other's
+// changes; everything here is guarded by the service's one mutex.
+
+final class FileTable: @unchecked Sendable {
+    /// Placeholder fd number → the description it stands for.
+    var files: [Int32: OpenFile]
+    init(_ files: [Int32: OpenFile] = [:]) { self.files = files }
+    /// fork without CLONE_FILES: new numbers, the same descriptions.
+    func copy() -> FileTable { FileTable(files) }
+}
+
+struct GuestProcess {
+    var files: FileTable
+    /// Absolute, normalised guest path: the service's, not the kernel's (the
+    /// guest's kernel cwd stays wherever it started).
+    var cwd: String
+    var umask: UInt32
+    /// The parent the guard reported (nil: started before the lifecycle wiring).
+    var parent: Int32?
+}
+
+struct ProcessTable {
+    private(set) var processes: [Int32: GuestProcess] = [:]
+
+    func contains(_ pid: Int32) -> Bool { processes[pid] != nil }
+    var pids: [Int32] { processes.keys.sorted() }
+
+    /// The process `pid`, created (cwd "/", umask 022) when the table has not
+    /// heard of it: a guest the guard started before the service was wired to
+    /// the lifecycle events still deserves an answer. `created` tells.
+    mutating func process(_ pid: Int32, created: inout Bool) -> GuestProcess {
+        if let known = processes[pid] { return known }
+        let fresh = GuestProcess(files: FileTable(), cwd: "/", umask: 0o022, parent: nil)
+        processes[pid] = fresh
+        created = true
+        return fresh
+    }
+
+    subscript(pid: Int32) -> GuestProcess? {
+        get { processes[pid] }
+        set { processes[pid] = newValue }
+    }
+
+    mutating func created(_ child: Int32, parent: Int32, sharesFiles: Bool) {
+        var unused = false
+        let template = process(parent, created: &unused)
+        processes[child] = GuestProcess(files: sharesFiles ? template.files : template.files.copy(),
+                                        cwd: template.cwd, umask: template.umask, parent: parent)
+    }
+
+    @discardableResult
+    mutating func remove(_ pid: Int32) -> GuestProcess? { processes.removeValue(forKey: pid) }
+}

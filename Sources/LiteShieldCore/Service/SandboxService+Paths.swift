@@ -1,0 +1,153 @@
+// Path resolution: a guest's path argument becomes an absolute guest path (its
+// cwd or dirfd joined, "." and ".." folded lexically), the links of the
+// synthetic trees are followed (/proc/self, /proc/PID/fd/N, /dev/stdout …),
+// and the longest mount prefix decides who serves it. Symlinks inside a LiteFS
+// image are LiteFS's to follow, within that image (a link pointing into another
+// mount is not followed across: a known limit).
+
+import LiteSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SandboxService {
+    /// The directory a relative path starts from.
+    func baseDirectory(_ dirfd: Int32, _ caller: GuestCaller, _ note: (String) -> Void) throws(Errno) -> String {
+        if dirfd == PathResolver.currentDirectory { return process(caller, note).cwd }
+        guard dirfd >= 0 else { throw .EBADF }
+        if let file = openFile(dirfd, caller) {
+            guard file.isDirectory else { throw .ENOTDIR }
+            return file.guestPath
+        }
+        // A kernel fd: where its host file lives in the guest's tree.
+        guard let guestPath = kernelFDGuestPath(caller.pid, dirfd) else {
+            note("dirfd \(dirfd) is not a directory the sandbox shows")
+            throw .EBADF
+        }
+        return guestPath
+    }
+
+    /// The guest path of a kernel fd of `pid`, when it is a host file a host
+    /// mount shows.
+    func kernelFDGuestPath(_ pid: Int32, _ fd: Int32) -> String? {
+        guard let target = hostLinkText("/proc/\(pid)/fd/\(fd)"), target.hasPrefix("/") else { return nil }
+        return mounts.guestPath(ofHost: target)
+    }
+
+    /// readlink on the host.
+    func hostLinkText(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4097)
+        let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) }
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[..<n], as: UTF8.self)
+    }
+
+    /// Resolves a path argument. `follow`: follow a final link of the synthetic
+    /// trees (LiteFS and the host decide for their own links, told by the call).
+    func resolve(_ path: String, dirfd: Int32, _ caller: GuestCaller, follow: Bool = true,
+                 _ note: (String) -> Void) throws(Errno) -> ResolvedPath {
+        guard !path.isEmpty else { throw .ENOENT }
+        let trailingSlash = path.count > 1 && path.hasSuffix("/")
+        let base = path.hasPrefix("/") ? "/" : try baseDirectory(dirfd, caller, note)
+        let guestPath = try followSyntheticLinks(GuestPath.absolute(path, base: base), follow: follow || trailingSlash, caller)
+        guard let (mount, rest) = mounts.mount(for: guestPath) else { throw .ENOENT }
+        let node: Node
+        switch mount.source {
+        case .liteFS(let fs):
+            node = .liteFS(fs, path: rest + (trailingSlash && rest != "/" ? "/" : ""))
+        case .host(let root):
+            node = .host(rest == "/" ? root : GuestPath.normalize(root + rest))
+        case .devices:
+            guard let device = DeviceNode.parse(GuestPath.components(rest)) else { throw .ENOENT }
+            node = .device(device)
+        case .processInfo:
+            guard let proc = parseProc(rest, caller) else { throw .ENOENT }
+            if case .fdLink(let pid, let fd) = proc, follow || trailingSlash {
+                // Still a link after following: a kernel fd with no place in the
+                // guest's tree (a pipe, a socket).
+                node = .kernelFD(pid: pid, fd: fd)
+            } else {
+                node = .proc(proc)
+            }
+        }
+        return ResolvedPath(guestPath: guestPath, mount: mount, node: node, trailingSlash: trailingSlash)
+    }
+
+    func parseProc(_ rest: String, _ caller: GuestCaller) -> ProcNode? {
+        let known = state.withLock { s in Set(s.processes.pids) }
+        return ProcNode.parse(GuestPath.components(rest), known: { $0 == caller.pid || known.contains($0) },
+                              hasFD: { pid, fd in self.hasDescriptor(pid, fd) })
+    }
+
+    func hasDescriptor(_ pid: Int32, _ fd: Int32) -> Bool {
+        if state.withLock({ $0.processes[pid]?.files.files[fd] }) != nil { return true }
+        return access("/proc/\(pid)/fd/\(fd)", F_OK) == 0 || hostLinkText("/proc/\(pid)/fd/\(fd)") != nil
+    }
+
+    /// Replaces links of /dev and /proc met on the way (the final one only when
+    /// `follow`) with their targets, up to 16 times (then ELOOP, as Linux's 40
+    /// would be pointless here).
+    func followSyntheticLinks(_ start: String, follow: Bool, _ caller: GuestCaller) throws(Errno) -> String {
+        var path = start
+        for _ in 0..<16 {
+            guard let (mount, rest) = mounts.mount(for: path) else { return path }
+            let components = GuestPath.components(rest)
+            var replaced = false
+            for i in components.indices {
+                let isLast = i == components.count - 1
+                if isLast && !follow { break }
+                guard let target = syntheticLinkTarget(mount.source, Array(components[...i]), caller) else { continue }
+                let remainder = components[(i + 1)...].joined(separator: "/")
+                path = GuestPath.normalize(remainder.isEmpty ? target : target + "/" + remainder)
+                replaced = true
+                break
+            }
+            if !replaced { return path }
+        }
+        throw .ELOOP
+    }
+
+    /// Where a link of a synthetic tree leads in the guest's tree; nil when the
+    /// components name no link, or one with no guest path (a pipe's fd).
+    func syntheticLinkTarget(_ source: Mount.Source, _ components: [Substring], _ caller: GuestCaller) -> String? {
+        switch source {
+        case .devices:
+            guard components.count == 1 else { return nil }
+            return DeviceNode.links[String(components[0])]
+        case .processInfo:
+            if components == ["self"] { return "/proc/\(caller.pid)" }
+            guard components.count >= 2, let pid = Int32(components[0]) else { return nil }
+            switch (components.count, components[1]) {
+            case (2, "cwd"): return state.withLock { $0.processes[pid]?.cwd } ?? (pid == caller.pid ? process(caller).cwd : nil)
+            case (2, "root"): return "/"
+            case (2, "exe"): return hostLinkText("/proc/\(pid)/exe").flatMap { mounts.guestPath(ofHost: $0) }
+            case (3, "fd"):
+                guard let fd = Int32(components[2]) else { return nil }
+                if let file = state.withLock({ $0.processes[pid]?.files.files[fd] }) { return file.guestPath }
+                return kernelFDGuestPath(pid, fd)
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// What readlink says of a synthetic link.
+    func syntheticLinkText(_ node: Node, _ caller: GuestCaller) throws(Errno) -> String {
+        switch node {
+        case .device(.link(let target)): return target
+        case .proc(.selfLink): return String(caller.pid)
+        case .proc(.processLink(let pid, let name)):
+            if let target = syntheticLinkTarget(.processInfo, ["\(pid)", Substring(name)], caller) { return target }
+            // An exe the guest's tree does not show: what the kernel says of it.
+            return hostLinkText("/proc/\(pid)/\(name)") ?? "/"
+        case .proc(.fdLink(let pid, let fd)), .kernelFD(let pid, let fd):
+            if let target = syntheticLinkTarget(.processInfo, ["\(pid)", "fd", "\(fd)"], caller) { return target }
+            // pipe:[…], socket:[…], anon_inode:…: the kernel's own words.
+            guard let text = hostLinkText("/proc/\(pid)/fd/\(fd)"), !text.hasPrefix("/") else { return "anon_inode:[unknown]" }
+            return text
+        default:
+            throw .EINVAL
+        }
+    }
+}
