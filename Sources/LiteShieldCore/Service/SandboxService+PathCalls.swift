@@ -254,13 +254,16 @@ extension SandboxService {
     func rename(from: (Int32, UInt64), to: (Int32, UInt64), flags: UInt64, _ caller: GuestCaller,
                 _ memory: any GuestMemory, _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
         guard flags & ~3 == 0, flags != 3 else { throw .EINVAL }  // RENAME_NOREPLACE, RENAME_EXCHANGE
-        let source = try resolve(memory.readPath(from.1), dirfd: from.0, caller, follow: false, note)
-        let target = try resolve(memory.readPath(to.1), dirfd: to.0, caller, follow: false, note)
-        // Linux checks the mounts before anything else.
-        guard source.mount.guestPath == target.mount.guestPath else {
-            note("\(source.guestPath) → \(target.guestPath): different mounts")
+        let (sourceText, targetText) = (try memory.readPath(from.1), try memory.readPath(to.1))
+        // Linux checks the mounts before anything else (the target need not exist).
+        let (sourcePlace, sourceMount) = try locate(sourceText, dirfd: from.0, caller, note)
+        let (targetPlace, targetMount) = try locate(targetText, dirfd: to.0, caller, note)
+        guard sourceMount == targetMount else {
+            note("\(sourcePlace) → \(targetPlace): different mounts")
             throw .EXDEV
         }
+        let source = try resolve(sourceText, dirfd: from.0, caller, follow: false, note)
+        let target = try resolve(targetText, dirfd: to.0, caller, follow: false, note)
         if isMountPoint(source) || isMountPoint(target) { throw .EBUSY }
         let (fs, sourcePath) = try writableLiteFS(source, note)
         let (_, targetPath) = try writableLiteFS(target, note)
@@ -270,9 +273,12 @@ extension SandboxService {
 
     func link(from: (Int32, UInt64), to: (Int32, UInt64), _ caller: GuestCaller, _ memory: any GuestMemory,
               _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
-        let source = try resolve(memory.readPath(from.1), dirfd: from.0, caller, follow: false, note)
-        let target = try resolve(memory.readPath(to.1), dirfd: to.0, caller, follow: false, note)
-        guard source.mount.guestPath == target.mount.guestPath else { throw .EXDEV }
+        let (sourceText, targetText) = (try memory.readPath(from.1), try memory.readPath(to.1))
+        guard try locate(sourceText, dirfd: from.0, caller, note).1 == locate(targetText, dirfd: to.0, caller, note).1 else {
+            throw .EXDEV
+        }
+        let source = try resolve(sourceText, dirfd: from.0, caller, follow: false, note)
+        let target = try resolve(targetText, dirfd: to.0, caller, follow: false, note)
         let (fs, sourcePath) = try writableLiteFS(source, note)
         let (_, targetPath) = try writableLiteFS(target, note)
         try lite { try fs.link(sourcePath, targetPath) }

@@ -73,6 +73,17 @@ extension SandboxService {
         return ResolvedPath(guestPath: guestPath, mount: mount, node: node, trailingSlash: trailingSlash)
     }
 
+    /// The guest path a path argument names (its final link not followed) and
+    /// the guest path of the mount holding it — for rename and link, whose
+    /// target need not exist.
+    func locate(_ path: String, dirfd: Int32, _ caller: GuestCaller, _ note: (String) -> Void) throws(Errno) -> (String, String) {
+        guard !path.isEmpty else { throw .ENOENT }
+        let base = path.hasPrefix("/") ? "/" : try baseDirectory(dirfd, caller, note)
+        let guestPath = try followSyntheticLinks(GuestPath.absolute(path, base: base), follow: false, caller)
+        guard let (mount, _) = mounts.mount(for: guestPath) else { throw .ENOENT }
+        return (guestPath, mount.guestPath)
+    }
+
     func parseProc(_ rest: String, _ caller: GuestCaller) -> ProcNode? {
         let known = state.withLock { s in Set(s.processes.pids) }
         return ProcNode.parse(GuestPath.components(rest), known: { $0 == caller.pid || known.contains($0) },

@@ -130,6 +130,7 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
         let name = call.name
         if Self.fileDescriptorCalls.contains(name) {
             let fd = call.int32(0)
+            guard fd >= 0 else { throw .EBADF }
             if let file = openFile(fd, caller) {
                 return try serveDescriptor(call, name, file, fd: fd, caller, memory, note)
             }
