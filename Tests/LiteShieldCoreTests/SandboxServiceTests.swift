@@ -418,6 +418,51 @@ struct SandboxServiceMountTests {
         #expect(escape == .failed(.ENOENT))  // /etc/shadow is on the image (absent), never the host's
     }
 
+    @Test("a symlink on the image into a host mount is followed across mounts")
+    func crossMountLink() throws {
+        let h = try ServiceHarness()
+        try h.fileSystem.symlink("/usr/lib", "/tmp/libs")
+        let outcome = h.call("stat", [h.memory.string("/tmp/libs/os-release"), h.memory.allocate(144)])
+        guard case .host(let stat) = outcome else { Issue.record("expected .host, got \(outcome)"); return }
+        #expect(h.memory.pinnedString(stat.arguments[0]) == "/usr/lib/os-release")
+        #expect(h.stat("/tmp/libs/../missing") == .failure(.ENOENT))
+    }
+
+    @Test("a kernel dirfd is mapped back to its guest path")
+    func kernelDirectoryFD() throws {
+        let h = try ServiceHarness()
+        let fd = Glibc.open("/usr", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let outcome = h.call("newfstatat", [UInt64(fd), h.memory.string("lib"), h.memory.allocate(144), 0])
+        guard case .host(let stat) = outcome else { Issue.record("expected .host, got \(outcome)"); return }
+        #expect(h.memory.pinnedString(stat.arguments[1]) == "/usr/lib")
+        #expect(stat.int32(0) == -100)
+        #expect(h.call("mkdirat", [UInt64(fd), h.memory.string("new"), 0o755]) == .failed(.EROFS))
+    }
+
+    @Test("statfs, FIONREAD, /proc/cpuinfo and the /proc listing")
+    func miscellany() throws {
+        let h = try ServiceHarness()
+        let buffer = h.memory.allocate(120)
+        #expect(h.call("statfs", [h.memory.string("/tmp"), buffer]) == .returned(0))
+        #expect(littleEndian(h.memory.load(buffer, 120), 0) == 0xEF53)
+        #expect(h.open("/tmp/n", readWrite | create, fd: 3) == 3)
+        #expect(h.write(3, "12345") == 5)
+        _ = h.call("lseek", [3, 1, 0])
+        let count = h.memory.allocate(4)
+        #expect(h.call("ioctl", [3, 0x541B, count]) == .returned(0))
+        #expect(littleEndian(h.memory.load(count, 4), 0, 4) == 4)
+        #expect(h.call("ioctl", [3, 0x5401, count]) == .failed(.ENOTTY))
+        #expect(h.contents("/proc/cpuinfo")?.hasPrefix("processor\t: 0") == true)
+        #expect(h.open("/proc", directoryFlag, fd: 4) == 4)
+        let listing = h.memory.allocate(4096)
+        let n = h.value(h.call("getdents64", [4, listing, 4096]))
+        #expect(n > 0)
+        let text = String(decoding: h.memory.load(listing, Int(max(0, n))), as: UTF8.self)
+        #expect(text.contains("meminfo") && text.contains("self") && text.contains(String(h.pid)))
+    }
+
     @Test("writes to a host mount are EROFS")
     func hostWrite() throws {
         let h = try ServiceHarness()

@@ -2,9 +2,10 @@
 // cwd or dirfd joined, "." and ".." folded lexically), the links of the
 // synthetic trees are followed (/proc/self, /proc/PID/fd/N, /dev/stdout …),
 // and the longest mount prefix decides who serves it. Symlinks inside a LiteFS
-// image are LiteFS's to follow, within that image (a link pointing into another
-// mount is not followed across: a known limit).
+// image are LiteFS's to follow within that image; one that leads into another
+// mount is followed here when LiteFS cannot resolve the path.
 
+import LiteFS
 import LiteSystem
 #if canImport(Glibc)
 import Glibc
@@ -49,28 +50,63 @@ extension SandboxService {
         guard !path.isEmpty else { throw .ENOENT }
         let trailingSlash = path.count > 1 && path.hasSuffix("/")
         let base = path.hasPrefix("/") ? "/" : try baseDirectory(dirfd, caller, note)
-        let guestPath = try followSyntheticLinks(GuestPath.absolute(path, base: base), follow: follow || trailingSlash, caller)
-        guard let (mount, rest) = mounts.mount(for: guestPath) else { throw .ENOENT }
-        let node: Node
-        switch mount.source {
-        case .liteFS(let fs):
-            node = .liteFS(fs, path: rest + (trailingSlash && rest != "/" ? "/" : ""))
-        case .host(let root):
-            node = .host(rest == "/" ? root : GuestPath.normalize(root + rest))
-        case .devices:
-            guard let device = DeviceNode.parse(GuestPath.components(rest)) else { throw .ENOENT }
-            node = .device(device)
-        case .processInfo:
-            guard let proc = parseProc(rest, caller) else { throw .ENOENT }
-            if case .fdLink(let pid, let fd) = proc, follow || trailingSlash {
-                // Still a link after following: a kernel fd with no place in the
-                // guest's tree (a pipe, a socket).
-                node = .kernelFD(pid: pid, fd: fd)
-            } else {
-                node = .proc(proc)
+        var guestPath = GuestPath.absolute(path, base: base)
+        for _ in 0..<8 {
+            guestPath = try followSyntheticLinks(guestPath, follow: follow || trailingSlash, caller)
+            guard let (mount, rest) = mounts.mount(for: guestPath) else { throw .ENOENT }
+            let node: Node
+            switch mount.source {
+            case .liteFS(let fs):
+                if let elsewhere = linkIntoAnotherMount(fs, mount, rest, follow: follow || trailingSlash) {
+                    guestPath = elsewhere
+                    continue
+                }
+                node = .liteFS(fs, path: rest + (trailingSlash && rest != "/" ? "/" : ""))
+            case .host(let root):
+                node = .host(rest == "/" ? root : GuestPath.normalize(root + rest))
+            case .devices:
+                guard let device = DeviceNode.parse(GuestPath.components(rest)) else { throw .ENOENT }
+                node = .device(device)
+            case .processInfo:
+                guard let proc = parseProc(rest, caller) else { throw .ENOENT }
+                if case .fdLink(let pid, let fd) = proc, follow || trailingSlash {
+                    // Still a link after following: a kernel fd with no place in the
+                    // guest's tree (a pipe, a socket).
+                    node = .kernelFD(pid: pid, fd: fd)
+                } else {
+                    node = .proc(proc)
+                }
             }
+            return ResolvedPath(guestPath: guestPath, mount: mount, node: node, trailingSlash: trailingSlash)
         }
-        return ResolvedPath(guestPath: guestPath, mount: mount, node: node, trailingSlash: trailingSlash)
+        throw .ELOOP
+    }
+
+    /// LiteFS follows its symlinks inside its image only. When a path does not
+    /// resolve there, the first symlink on the way is followed here, in the
+    /// guest's tree, so a link on the image into a host mount (/home/python →
+    /// /usr/bin/python3) works. Only on failure, so the common path costs one
+    /// lookup. (A link to a mount point itself resolves to the directory under
+    /// it on the image: a known limit.)
+    func linkIntoAnotherMount(_ fs: FileSystem, _ mount: Mount, _ rest: String, follow: Bool) -> String? {
+        if (try? fs.lookup(rest, followSymlinks: follow)) != nil { return nil }
+        let components = GuestPath.components(rest)
+        var prefix = ""
+        for (i, component) in components.enumerated() {
+            prefix += "/" + component
+            if i == components.count - 1 && !follow { return nil }
+            guard let info = try? fs.lstat(prefix) else { return nil }
+            guard info.type == .symlink else { continue }
+            guard let target = try? fs.readlink(prefix) else { return nil }
+            let remainder = components[(i + 1)...].joined(separator: "/")
+            let linkDirectory = GuestPath.normalize(mount.guestPath + GuestPath.parent(prefix))
+            let resolved = GuestPath.absolute(target, base: linkDirectory)
+            let next = remainder.isEmpty ? resolved : GuestPath.normalize(resolved + "/" + remainder)
+            // Inside the same mount LiteFS has already followed it: its error stands.
+            guard let (other, _) = mounts.mount(for: next), other.guestPath != mount.guestPath else { return nil }
+            return next
+        }
+        return nil
     }
 
     /// The guest path a path argument names (its final link not followed) and
