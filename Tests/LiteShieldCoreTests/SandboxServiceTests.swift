@@ -374,6 +374,52 @@ struct SandboxServiceDescriptorTests {
         #expect(h.call("getcwd", [0xdead_0000, 4096]) == .failed(.EFAULT))
     }
 
+    @Test("sendfile and copy_file_range between service fds; with a kernel fd, the fallback errors")
+    func copies() throws {
+        let h = try ServiceHarness()
+        #expect(h.open("/tmp/src", readWrite | create, fd: 3) == 3)
+        #expect(h.write(3, "copy me please") == 14)
+        #expect(h.open("/tmp/dst", readWrite | create, fd: 4) == 4)
+        let offset = h.memory.place([5, 0, 0, 0, 0, 0, 0, 0])
+        #expect(h.call("sendfile", [4, 3, offset, 100]) == .returned(9))
+        #expect(littleEndian(h.memory.load(offset, 8), 0) == 14)
+        #expect(h.contents("/tmp/dst") == "me please")
+        _ = h.call("lseek", [3, 0, 0])
+        #expect(h.call("copy_file_range", [3, 0, 4, 0, 4, 0]) == .returned(4))
+        #expect(h.contents("/tmp/dst") == "me pleasecopy")
+        #expect(h.call("copy_file_range", [3, 0, 1, 0, 4, 0]) == .failed(.EXDEV))
+        #expect(h.call("sendfile", [1, 3, 0, 4]) == .failed(.EINVAL))
+        #expect(h.call("splice", [3, 0, 1, 0, 4, 0]) == .failed(.EINVAL))
+        #expect(h.service.isServiceDescriptor(3, of: h.pid))
+        #expect(!h.service.isServiceDescriptor(1, of: h.pid))
+    }
+
+    @Test("the fast-path and guard threads can dispatch at once")
+    func concurrentDispatch() async throws {
+        let h = try ServiceHarness()
+        #expect(h.open("/tmp/shared-log", writeOnly | create | appendFlag, fd: 3) == 3)
+        let service = h.service, pid = h.pid
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    let memory = FlatGuestMemory()
+                    let line = memory.place(Array("0123456789".utf8))
+                    for i in 0..<200 {
+                        let caller = GuestCaller(pid: pid, tid: pid + Int32(worker), path: worker % 2 == 0 ? .fast : .guard,
+                                                 reservedFD: Int32(100 + worker))
+                        _ = service.dispatch(SystemCall(number: 1, arguments: [3, line, 10]), caller: caller, memory: memory, note: { _ in })
+                        if i % 50 == 0 {
+                            let path = memory.string("/tmp/w\(worker)-\(i)")
+                            _ = service.dispatch(SystemCall(number: 83, arguments: [path, 0o755]), caller: caller, memory: memory, note: { _ in })
+                        }
+                    }
+                }
+            }
+        }
+        #expect(try h.fileSystem.stat("/tmp/shared-log").size == 4 * 200 * 10)
+        #expect(try h.fileSystem.stat("/tmp/w3-150").type == .directory)
+    }
+
     @Test("readv and writev gather and scatter")
     func vectors() throws {
         let h = try ServiceHarness()

@@ -128,6 +128,7 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
         default: break
         }
         let name = call.name
+        if Self.copyCalls.contains(name) { return try serveCopy(call, name, caller, memory) }
         if Self.fileDescriptorCalls.contains(name) {
             let fd = call.int32(0)
             guard fd >= 0 else { throw .EBADF }
