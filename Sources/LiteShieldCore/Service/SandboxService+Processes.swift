@@ -44,7 +44,7 @@ extension SandboxService {
     func process(_ caller: GuestCaller, _ note: (String) -> Void = { _ in }) -> GuestProcess {
         var created = false
         let process = state.withLock { $0.processes.process(caller.pid, created: &created) }
-        if created { note("pid \(caller.pid) was not reported by the guard: a fresh fd table, cwd /") }
+        if created { note("pid \(caller.pid) was not reported by the guard: a fresh fd table, cwd \(process.cwd)") }
         return process
     }
 

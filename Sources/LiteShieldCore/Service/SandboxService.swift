@@ -49,10 +49,12 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
     ///     from other fds after exec (kcmp); nil when there is no channel.
     ///   - stdoutSink, stderrSink, stdinSource: the sandbox's stdio, for writes to
     ///     guest fds 1 and 2 and for /dev/tty.
+    ///   - initialDirectory: the working directory of a guest process the service
+    ///     first hears of (the sandbox's first process): a guest path.
     ///   - isPlaceholder: replaces the kcmp check (tests).
     public init(mounts: [Mount], policy: SandboxPolicy, channelFD: Int32?, stdoutSink: Int32 = 1,
                 stderrSink: Int32 = 2, stdinSource: Int32 = 0, rootParent: Int32 = getpid(),
-                guestSeesHostPIDs: Bool = true,
+                guestSeesHostPIDs: Bool = true, initialDirectory: String = "/",
                 isPlaceholder: (@Sendable (_ pid: Int32, _ fd: Int32) -> Bool)? = nil) {
         self.policy = policy
         self.channelFD = channelFD
@@ -68,6 +70,7 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
             devices[ObjectIdentifier(fs)] = FileMetadata.makeDevice(major: 0, minor: UInt32(0x40 + devices.count))
         }
         self.fileSystemDevices = devices
+        state.withLock { $0.processes.initialDirectory = GuestPath.normalize(initialDirectory) }
         prepareMountPoints()
     }
 

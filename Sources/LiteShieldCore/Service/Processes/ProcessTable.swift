@@ -23,16 +23,18 @@ struct GuestProcess {
 
 struct ProcessTable {
     private(set) var processes: [Int32: GuestProcess] = [:]
+    /// Where a process the table has not heard of starts (the sandbox's workdir).
+    var initialDirectory = "/"
 
     func contains(_ pid: Int32) -> Bool { processes[pid] != nil }
     var pids: [Int32] { processes.keys.sorted() }
 
-    /// The process `pid`, created (cwd "/", umask 022) when the table has not
+    /// The process `pid`, created (cwd `initialDirectory`, umask 022) when the table has not
     /// heard of it: a guest the guard started before the service was wired to
     /// the lifecycle events still deserves an answer. `created` tells.
     mutating func process(_ pid: Int32, created: inout Bool) -> GuestProcess {
         if let known = processes[pid] { return known }
-        let fresh = GuestProcess(files: FileTable(), cwd: "/", umask: 0o022, parent: nil)
+        let fresh = GuestProcess(files: FileTable(), cwd: initialDirectory, umask: 0o022, parent: nil)
         processes[pid] = fresh
         created = true
         return fresh
