@@ -78,6 +78,7 @@ struct SandboxServiceFileTests {
         #expect(h.value(h.call("umask", [0o077])) == 0o022)
         #expect(h.open("/tmp/private", writeOnly | create, mode: 0o666, fd: 3) == 3)
         #expect(try h.fileSystem.stat("/tmp/private").permissions == 0o600)
+        #expect(try h.fileSystem.stat("/tmp/private").uid == SandboxPolicy().guestUser!.uid)  // the guest's, as the kernel would make it
         #expect(h.call("mkdir", [h.memory.string("/tmp/d"), 0o777]) == .returned(0))
         #expect(try h.fileSystem.stat("/tmp/d").permissions == 0o700)
         #expect(h.value(h.call("umask", [0o022])) == 0o077)

@@ -135,7 +135,7 @@ extension SandboxService {
             return try lite { try handle.read(count: count) }
         case .device(let device):
             if position != nil && !device.seekable { throw .ESPIPE }
-            return try devices.read(device, count: count)
+            return try devices.read(device, count: count, nonBlocking: file.statusFlags & OpenFlagBits.nonBlocking != 0)
         case .generated(let bytes):
             return file.state.withLock { s in
                 let start = Int(min(position ?? s.offset, UInt64(bytes.count)))

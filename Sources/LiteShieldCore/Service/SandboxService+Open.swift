@@ -56,7 +56,9 @@ extension SandboxService {
                 if !(accessMode == 0 && flags & OpenFlagBits.truncate == 0 && (try? fs.stat(path)) != nil) { throw .EROFS }
             }
             let liteFlags = OpenFlags(rawValue: flags & OpenFlagBits.liteFS & ~(flags & OpenFlagBits.path != 0 ? OpenFlagBits.accessMode : 0))
+            let creates = flags & OpenFlagBits.create != 0 && (try? fs.lstat(path)) == nil
             let handle = try lite { try fs.open(path, liteFlags, mode: mode) }
+            if creates { giveToGuest(fs, path) }
             let info = try lite { try handle.stat() }
             note("\"\(requested)\" on LiteFS \(path)")
             return OpenFile(content: .liteFS(fs), resolved: resolved, accessMode: accessMode,

@@ -209,6 +209,15 @@ extension SandboxService {
         }
     }
 
+    /// What the service creates belongs to the user the guest runs as, as if
+    /// the kernel had made it (the service itself acts with the image's full
+    /// rights: permissions on the image are not the sandbox's boundary).
+    func giveToGuest(_ fs: FileSystem, _ path: String) {
+        let (uid, gid) = guestUser
+        guard uid != 0 || gid != 0 else { return }
+        try? fs.chown(path, uid: uid, gid: gid, followSymlinks: false)
+    }
+
     func isMountPoint(_ resolved: ResolvedPath) -> Bool {
         resolved.mount.guestPath == resolved.guestPath
     }
@@ -220,6 +229,7 @@ extension SandboxService {
         let (fs, inner) = try writableLiteFS(resolved, note)
         let umask = process(caller).umask
         try lite { try fs.mkdir(inner, mode: UInt32(truncatingIfNeeded: mode) & 0o7777 & ~umask) }
+        giveToGuest(fs, inner)
         return .returned(0)
     }
 
@@ -239,6 +249,7 @@ extension SandboxService {
         default:
             throw .EPERM
         }
+        giveToGuest(fs, inner)
         return .returned(0)
     }
 
@@ -293,6 +304,7 @@ extension SandboxService {
         if isMountPoint(resolved) { throw .EEXIST }
         let (fs, path) = try writableLiteFS(resolved, note)
         try lite { try fs.symlink(text, path) }
+        giveToGuest(fs, path)
         return .returned(0)
     }
 

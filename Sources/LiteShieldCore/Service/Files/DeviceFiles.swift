@@ -58,7 +58,9 @@ struct DeviceIO {
     let stdinSource: Int32
     let stdoutSink: Int32
 
-    func read(_ device: DeviceFile, count: Int) throws(Errno) -> [UInt8] {
+    static let terminalWaitMilliseconds: Int32 = 50
+
+    func read(_ device: DeviceFile, count: Int, nonBlocking: Bool = false) throws(Errno) -> [UInt8] {
         switch device {
         case .null: return []
         case .zero, .full: return [UInt8](repeating: 0, count: count)
@@ -73,6 +75,13 @@ struct DeviceIO {
             }
             return Array(bytes.prefix(count))
         case .tty:
+            // The service thread serves every guest: it waits for input a short
+            // while only. Nothing yet: EAGAIN (O_NONBLOCK) or EINTR, which read
+            // loops retry — the guest waits, not the service.
+            var ready = pollfd(fd: stdinSource, events: Int16(POLLIN), revents: 0)
+            let polled = poll(&ready, 1, nonBlocking ? 0 : Self.terminalWaitMilliseconds)
+            if polled < 0 { throw Errno.current }
+            if polled == 0 { throw nonBlocking ? .EAGAIN : .EINTR }
             var bytes = [UInt8](repeating: 0, count: count)
             while true {
                 let n = bytes.withUnsafeMutableBytes { Glibc.read(stdinSource, $0.baseAddress, count) }
