@@ -201,6 +201,11 @@ struct SandboxServiceFileTests {
         #expect(try h.fileSystem.stat("/tmp/f").mtime == before)
         #expect(h.call("utimensat", [3, 0, 0, 0]) == .returned(0))     // futimens(fd, NULL): now
         #expect(try h.fileSystem.stat("/tmp/f").atime.seconds > 100)
+        var timeval = [UInt8](repeating: 0, count: 32)
+        timeval[0] = 7; timeval[16] = 9; timeval[24] = 1                 // atime 7 s, mtime 9 s + 1 µs
+        #expect(h.call("utimes", [h.memory.string("/tmp/f"), h.memory.place(timeval)]) == .returned(0))
+        #expect(try h.fileSystem.stat("/tmp/f").mtime == TimeSpec(seconds: 9, nanoseconds: 1000))
+        #expect(try h.fileSystem.stat("/tmp/f").atime.seconds == 7)
         #expect(h.call("truncate", [h.memory.string("/tmp/f"), 4]) == .returned(0))
         #expect(try h.fileSystem.stat("/tmp/f").size == 4)
         #expect(h.call("ftruncate", [3, 2]) == .returned(0))

@@ -322,6 +322,12 @@ extension SandboxService {
         switch call.arguments[1] & 0xffff_ffff {
         case 0x5451, 0x5450:  // FIOCLEX, FIONCLEX: the placeholder's own flag
             return .host(call)
+        case 0x5421:          // FIONBIO: O_NONBLOCK by ioctl
+            let on = loadLE(try memory.read(call.arguments[2], count: 4), 0, size: 4) != 0
+            file.state.withLock { s in
+                if on { s.statusFlags |= OpenFlagBits.nonBlocking } else { s.statusFlags &= ~OpenFlagBits.nonBlocking }
+            }
+            return .returned(0)
         case 0x541B:          // FIONREAD: bytes left before the end
             var available: UInt64 = 0
             switch file.content {

@@ -75,6 +75,29 @@ extension SandboxService {
             return try changeOwner(try resolve(memory.readPath(a[1]), dirfd: dirfd, caller, follow: follow, note),
                                    uid: call.int32(2), gid: call.int32(3), follow: follow, caller, note)
         case "utimensat": return try setTimes(call, caller, memory, note)
+        case "utimes", "futimesat", "utime":
+            // The older forms: struct timeval[2] (utimes, futimesat) or struct
+            // utimbuf (utime); NULL means now.
+            let (dirfd, pathIndex) = name == "futimesat" ? (dirfd, 1) : (cwd, 0)
+            let times = a[pathIndex + 1]
+            var updates: [TimeUpdate] = [.now, .now]
+            if times != 0 {
+                let raw = try memory.read(times, count: name == "utime" ? 16 : 32)
+                for i in 0..<2 {
+                    if name == "utime" {
+                        updates[i] = .set(TimeSpec(seconds: Int64(bitPattern: loadLE(raw, 8 * i))))
+                    } else {
+                        let microseconds = Int64(bitPattern: loadLE(raw, 16 * i + 8))
+                        guard (0..<1_000_000).contains(microseconds) else { throw .EINVAL }
+                        updates[i] = .set(TimeSpec(seconds: Int64(bitPattern: loadLE(raw, 16 * i)),
+                                                   nanoseconds: Int32(microseconds * 1000)))
+                    }
+                }
+            }
+            let resolved = try resolve(memory.readPath(a[pathIndex]), dirfd: dirfd, caller, note)
+            let (fs, path) = try writableLiteFS(resolved, note)
+            try lite { try fs.utimens(path, access: updates[0], modification: updates[1]) }
+            return .returned(0)
         case "truncate":
             let size = Int64(bitPattern: a[1])
             guard size >= 0 else { throw .EINVAL }
