@@ -42,9 +42,15 @@ extension SandboxService {
 
     /// The calling process's record (created when unknown, see ProcessTable).
     func process(_ caller: GuestCaller, _ note: (String) -> Void = { _ in }) -> GuestProcess {
+        if let known = state.withLock({ $0.processes[caller.pid] }) { return known }
+        // Asked outside the lock (a read of /proc): who the kernel says its parent is.
+        let hostParent = Self.hostParent(of: caller.pid)
         var created = false
-        let process = state.withLock { $0.processes.process(caller.pid, created: &created) }
-        if created { note("pid \(caller.pid) was not reported by the guard: a fresh fd table, cwd \(process.cwd)") }
+        let process = state.withLock { $0.processes.process(caller.pid, hostParent: hostParent, created: &created) }
+        if created {
+            note("pid \(caller.pid) was not reported by the guard: "
+                 + (process.parent != nil ? "inherits from \(process.parent!)" : "a fresh fd table") + ", cwd \(process.cwd)")
+        }
         return process
     }
 
@@ -55,6 +61,7 @@ extension SandboxService {
     /// Installs `file` at the reserved number, within the open-files limit.
     func install(_ file: OpenFile, at fd: Int32, _ caller: GuestCaller) throws(Errno) {
         let limit = Int(min(policy.openFilesLimit, 1 << 20))
+        _ = process(caller)
         var created = false
         let installed = state.withLock { s -> Bool in
             let files = s.processes.process(caller.pid, created: &created).files

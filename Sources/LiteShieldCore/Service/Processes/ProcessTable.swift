@@ -29,14 +29,22 @@ struct ProcessTable {
     func contains(_ pid: Int32) -> Bool { processes[pid] != nil }
     var pids: [Int32] { processes.keys.sorted() }
 
-    /// The process `pid`, created (cwd `initialDirectory`, umask 022) when the table has not
-    /// heard of it: a guest the guard started before the service was wired to
-    /// the lifecycle events still deserves an answer. `created` tells.
-    mutating func process(_ pid: Int32, created: inout Bool) -> GuestProcess {
+    /// The process `pid`, created when the table has not heard of it: a guest
+    /// whose fork the guard did not report (started before the lifecycle
+    /// wiring) still deserves an answer. When its parent (`hostParent`, from the
+    /// kernel) is known it inherits as after fork — the parent's table as it is
+    /// now, not as it was at the fork; otherwise it starts afresh (cwd
+    /// `initialDirectory`, umask 022). `created` tells.
+    mutating func process(_ pid: Int32, hostParent: Int32? = nil, created: inout Bool) -> GuestProcess {
         if let known = processes[pid] { return known }
+        created = true
+        if let hostParent, let parent = processes[hostParent] {
+            let child = GuestProcess(files: parent.files.copy(), cwd: parent.cwd, umask: parent.umask, parent: hostParent)
+            processes[pid] = child
+            return child
+        }
         let fresh = GuestProcess(files: FileTable(), cwd: initialDirectory, umask: 0o022, parent: nil)
         processes[pid] = fresh
-        created = true
         return fresh
     }
 
