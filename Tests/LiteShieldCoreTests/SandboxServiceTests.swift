@@ -137,6 +137,12 @@ struct SandboxServiceFileTests {
         #expect(names.count == 1002)
         #expect(Set(names).count == 1002)
         #expect(names.prefix(2).sorted() == [".", ".."])
+        // A bad buffer loses nothing: the next call lists from the same place.
+        _ = h.call("lseek", [4, 0, 0])
+        #expect(h.call("getdents64", [4, 0xdead_0000, 512]) == .failed(.EFAULT))
+        let again = h.memory.allocate(64)
+        #expect(h.value(h.call("getdents64", [4, again, 64])) > 0)
+        #expect(littleEndian(h.memory.load(again, 24), 8) == 1)       // d_off of the first record
         // A buffer too small for one record.
         _ = h.call("lseek", [4, 0, 0])
         #expect(h.call("getdents64", [4, h.memory.allocate(8), 8]) == .failed(.EINVAL))
@@ -371,6 +377,9 @@ struct SandboxServiceDescriptorTests {
         #expect(h.call("lseek", [3, UInt64(bitPattern: -100), 0]) == .failed(.EINVAL))
         #expect(h.call("lseek", [3, 0, 9]) == .failed(.EINVAL))
         #expect(h.call("write", [3, 0xdead_0000, 4]) == .failed(.EFAULT))
+        _ = h.call("lseek", [3, 0, 0])
+        #expect(h.call("read", [3, 0xdead_0000, 2]) == .failed(.EFAULT))
+        #expect(h.value(h.call("lseek", [3, 0, 1])) == 0)               // the failed read consumed nothing
         #expect(h.call("open", [0xdead_0000, 0, 0], reserved: 5) == .failed(.EFAULT))
         _ = h.call("lseek", [3, 0, 0])
         // A count far beyond the buffer: clamped, and what is read fits the file.

@@ -18,7 +18,7 @@ extension SandboxService {
             file.state.withLock { if $0.listing == nil { $0.listing = listing } }
         }
         let capacity = Self.clampedCount(capacity)
-        let bytes = try file.state.withLock { (s) throws(Errno) -> [UInt8] in
+        let (bytes, start, end) = try file.state.withLock { (s) throws(Errno) -> ([UInt8], UInt64, UInt64) in
             let listing = s.listing ?? []
             var out: [UInt8] = []
             var index = Int(min(s.offset, UInt64(listing.count)))
@@ -32,10 +32,12 @@ extension SandboxService {
                 out += record
                 index += 1
             }
-            s.offset = UInt64(index)
-            return out
+            return (out, s.offset, UInt64(index))
         }
         if !bytes.isEmpty { try memory.write(bytes, to: address) }
+        // The cursor moves only once the records reached the guest (and only if
+        // no other reader of the description moved it meanwhile).
+        file.state.withLock { if $0.offset == start { $0.offset = end } }
         return bytes.count
     }
 

@@ -20,7 +20,13 @@ extension SandboxService {
         case "read", "pread64":
             let position = name == "pread64" ? try offsetArgument(a[3]) : nil
             let bytes = try read(file, count: Self.clampedCount(a[2]), at: position)
-            if !bytes.isEmpty { try memory.write(bytes, to: a[1]) }
+            do throws(Errno) {
+                if !bytes.isEmpty { try memory.write(bytes, to: a[1]) }
+            } catch {
+                // Nothing reached the guest: the bytes stay unread (EFAULT).
+                if position == nil { _ = try? seek(file, -Int64(bytes.count), whence: 1) }
+                throw error
+            }
             return .returned(Int64(bytes.count))
         case "write", "pwrite64":
             let position = name == "pwrite64" ? try offsetArgument(a[3]) : nil
