@@ -13,7 +13,16 @@ extension SandboxService {
               _ caller: GuestCaller, _ memory: any GuestMemory, _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
         let requested = try memory.readPath(call.arguments[pathIndex])
         let flags = Int32(truncatingIfNeeded: rawFlags)
-        let resolved = try resolve(requested, dirfd: dirfd, caller, follow: flags & OpenFlagBits.noFollow == 0, note)
+        let follow = flags & OpenFlagBits.noFollow == 0
+        let resolved = try resolve(requested, dirfd: dirfd, caller, follow: follow, note)
+        return try acrossMounts(resolved, follow: follow, caller, note) { (resolved) throws(Errno) -> DispatchOutcome in
+            try open(call, resolved, requested: requested, pathIndex: pathIndex, flags: flags, mode: mode, caller, memory, note)
+        }
+    }
+
+    private func open(_ call: SystemCall, _ resolved: ResolvedPath, requested: String, pathIndex: Int, flags: Int32,
+                      mode: UInt64, _ caller: GuestCaller, _ memory: any GuestMemory,
+                      _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
         switch resolved.node {
         case .host, .kernelFD:
             if case .host = resolved.node,

@@ -167,13 +167,17 @@ extension SandboxService {
         } else {
             let follow = flags & Self.noFollowFlag == 0
             let resolved = try resolve(requested, dirfd: dirfd, caller, follow: follow, note)
-            switch resolved.node {
-            case .host, .kernelFD:
-                return try hostPathCall(call, resolved, requested: requested, pathIndex: pathIndex,
-                                        dirfdIndex: pathIndex == 1 ? 0 : nil, follow: follow, metadataOnly: true,
-                                        caller, memory, note)
-            default:
-                metadata = try self.metadata(resolved.node, follow: follow, caller)
+            return try acrossMounts(resolved, follow: follow, caller, note) { (resolved) throws(Errno) -> DispatchOutcome in
+                switch resolved.node {
+                case .host, .kernelFD:
+                    return try hostPathCall(call, resolved, requested: requested, pathIndex: pathIndex,
+                                            dirfdIndex: pathIndex == 1 ? 0 : nil, follow: follow, metadataOnly: true,
+                                            caller, memory, note)
+                default:
+                    let metadata = try self.metadata(resolved.node, follow: follow, caller)
+                    try memory.write(statx ? KernelLayout.statx(metadata) : KernelLayout.stat(metadata), to: buffer)
+                    return .returned(0)
+                }
             }
         }
         try memory.write(statx ? KernelLayout.statx(metadata) : KernelLayout.stat(metadata), to: buffer)
@@ -185,25 +189,27 @@ extension SandboxService {
         guard mode & ~0o7 == 0 else { throw .EINVAL }
         let requested = try memory.readPath(call.arguments[pathIndex])
         let follow = flags & Self.noFollowFlag == 0
-        let resolved = try resolve(requested, dirfd: dirfd, caller, follow: follow, note)
         let wantsWrite = mode & 2 != 0
-        switch resolved.node {
-        case .host, .kernelFD:
-            if case .host = resolved.node, wantsWrite {
-                _ = try checkedHostPath(hostPathOf(resolved), requested: requested, follow: follow, metadataOnly: true, caller, note)
-                throw .EROFS
+        let resolved = try resolve(requested, dirfd: dirfd, caller, follow: follow, note)
+        return try acrossMounts(resolved, follow: follow, caller, note) { (resolved) throws(Errno) -> DispatchOutcome in
+            switch resolved.node {
+            case .host, .kernelFD:
+                if case .host = resolved.node, wantsWrite {
+                    _ = try checkedHostPath(hostPathOf(resolved), requested: requested, follow: follow, metadataOnly: true, caller, note)
+                    throw .EROFS
+                }
+                return try hostPathCall(call, resolved, requested: requested, pathIndex: pathIndex,
+                                        dirfdIndex: pathIndex == 1 ? 0 : nil, follow: follow, metadataOnly: true, caller, memory, note)
+            default:
+                // The service acts for the guest with the image's full rights, so
+                // what exists is readable and writable where the mount is; execute
+                // needs an x bit, as for root.
+                let m = try metadata(resolved.node, follow: follow, caller)
+                if wantsWrite && resolved.mount.readOnly { throw .EROFS }
+                if case .proc = resolved.node, wantsWrite { throw .EACCES }
+                if mode & 1 != 0 && !m.isDirectory && m.mode & 0o111 == 0 { throw .EACCES }
+                return .returned(0)
             }
-            return try hostPathCall(call, resolved, requested: requested, pathIndex: pathIndex,
-                                    dirfdIndex: pathIndex == 1 ? 0 : nil, follow: follow, metadataOnly: true, caller, memory, note)
-        default:
-            // The service acts for the guest with the image's full rights, so
-            // what exists is readable and writable where the mount is; execute
-            // needs an x bit, as for root.
-            let m = try metadata(resolved.node, follow: follow, caller)
-            if wantsWrite && resolved.mount.readOnly { throw .EROFS }
-            if case .proc = resolved.node, wantsWrite { throw .EACCES }
-            if mode & 1 != 0 && !m.isDirectory && m.mode & 0o111 == 0 { throw .EACCES }
-            return .returned(0)
         }
     }
 
@@ -336,19 +342,21 @@ extension SandboxService {
         guard Int64(bitPattern: size) > 0 else { throw .EINVAL }
         let requested = try memory.readPath(call.arguments[pathIndex])
         let resolved = try resolve(requested, dirfd: dirfd, caller, follow: false, note)
-        let bytes: [UInt8]
-        switch resolved.node {
-        case .host, .kernelFD:
-            return try hostPathCall(call, resolved, requested: requested, pathIndex: pathIndex,
-                                    dirfdIndex: pathIndex == 1 ? 0 : nil, follow: false, metadataOnly: true, caller, memory, note)
-        case .liteFS(let fs, let path):
-            bytes = try lite { try fs.readlinkBytes(path) }
-        default:
-            bytes = Array(try syntheticLinkText(resolved.node, caller).utf8)
+        return try acrossMounts(resolved, follow: false, caller, note) { (resolved) throws(Errno) -> DispatchOutcome in
+            let bytes: [UInt8]
+            switch resolved.node {
+            case .host, .kernelFD:
+                return try hostPathCall(call, resolved, requested: requested, pathIndex: pathIndex,
+                                        dirfdIndex: pathIndex == 1 ? 0 : nil, follow: false, metadataOnly: true, caller, memory, note)
+            case .liteFS(let fs, let path):
+                bytes = try lite { try fs.readlinkBytes(path) }
+            default:
+                bytes = Array(try syntheticLinkText(resolved.node, caller).utf8)
+            }
+            let count = Int(min(UInt64(bytes.count), size))
+            if count > 0 { try memory.write(Array(bytes.prefix(count)), to: buffer) }
+            return .returned(Int64(count))
         }
-        let count = Int(min(UInt64(bytes.count), size))
-        if count > 0 { try memory.write(Array(bytes.prefix(count)), to: buffer) }
-        return .returned(Int64(count))
     }
 
     func changeMode(_ resolved: ResolvedPath, mode: UInt32, _ caller: GuestCaller, _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
@@ -416,18 +424,20 @@ extension SandboxService {
 
     func changeDirectory(_ requested: String, _ caller: GuestCaller, _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
         let resolved = try resolve(requested, dirfd: PathResolver.currentDirectory, caller, note)
-        switch resolved.node {
-        case .host(let hostPath):
-            let real = try checkedHostPath(hostPath, requested: requested, follow: true, metadataOnly: true, caller, note)
-            guard let mode = hostMetadataMode(real) else { throw .ENOENT }
-            guard mode & FileMetadata.typeMask == FileMetadata.directoryType else { throw .ENOTDIR }
-        case .kernelFD:
-            throw .ENOTDIR
-        default:
-            guard try metadata(resolved.node, follow: true, caller).isDirectory else { throw .ENOTDIR }
+        return try acrossMounts(resolved, follow: true, caller, note) { (resolved) throws(Errno) -> DispatchOutcome in
+            switch resolved.node {
+            case .host(let hostPath):
+                let real = try checkedHostPath(hostPath, requested: requested, follow: true, metadataOnly: true, caller, note)
+                guard let mode = hostMetadataMode(real) else { throw .ENOENT }
+                guard mode & FileMetadata.typeMask == FileMetadata.directoryType else { throw .ENOTDIR }
+            case .kernelFD:
+                throw .ENOTDIR
+            default:
+                guard try metadata(resolved.node, follow: true, caller).isDirectory else { throw .ENOTDIR }
+            }
+            setWorkingDirectory(resolved.guestPath, caller, note)
+            return .returned(0)
         }
-        setWorkingDirectory(resolved.guestPath, caller, note)
-        return .returned(0)
     }
 
     /// fchdir on a kernel fd: a host directory some mount shows.

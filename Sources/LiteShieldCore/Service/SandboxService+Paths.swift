@@ -50,46 +50,58 @@ extension SandboxService {
         guard !path.isEmpty else { throw .ENOENT }
         let trailingSlash = path.count > 1 && path.hasSuffix("/")
         let base = path.hasPrefix("/") ? "/" : try baseDirectory(dirfd, caller, note)
-        var guestPath = GuestPath.absolute(path, base: base)
-        for _ in 0..<8 {
-            guestPath = try followSyntheticLinks(guestPath, follow: follow || trailingSlash, caller)
-            guard let (mount, rest) = mounts.mount(for: guestPath) else { throw .ENOENT }
-            let node: Node
-            switch mount.source {
-            case .liteFS(let fs):
-                if let elsewhere = linkIntoAnotherMount(fs, mount, rest, follow: follow || trailingSlash) {
-                    guestPath = elsewhere
-                    continue
-                }
-                node = .liteFS(fs, path: rest + (trailingSlash && rest != "/" ? "/" : ""))
-            case .host(let root):
-                node = .host(rest == "/" ? root : GuestPath.normalize(root + rest))
-            case .devices:
-                guard let device = DeviceNode.parse(GuestPath.components(rest)) else { throw .ENOENT }
-                node = .device(device)
-            case .processInfo:
-                guard let proc = parseProc(rest, caller) else { throw .ENOENT }
-                if case .fdLink(let pid, let fd) = proc, follow || trailingSlash {
-                    // Still a link after following: a kernel fd with no place in the
-                    // guest's tree (a pipe, a socket).
-                    node = .kernelFD(pid: pid, fd: fd)
-                } else {
-                    node = .proc(proc)
-                }
+        let (guestPath, found) = try locateFollowingLinks(GuestPath.absolute(path, base: base), follow: follow || trailingSlash, caller)
+        guard let (mount, rest) = found else { throw .ENOENT }
+        let node: Node
+        switch mount.source {
+        case .liteFS(let fs):
+            node = .liteFS(fs, path: rest + (trailingSlash && rest != "/" ? "/" : ""))
+        case .host(let root):
+            node = .host(rest == "/" ? root : GuestPath.normalize(root + rest))
+        case .devices:
+            guard let device = DeviceNode.parse(GuestPath.components(rest)) else { throw .ENOENT }
+            node = .device(device)
+        case .processInfo:
+            guard let proc = parseProc(rest, caller) else { throw .ENOENT }
+            if case .fdLink(let pid, let fd) = proc, follow || trailingSlash {
+                // Still a link after following: a kernel fd with no place in the
+                // guest's tree (a pipe, a socket).
+                node = .kernelFD(pid: pid, fd: fd)
+            } else {
+                node = .proc(proc)
             }
-            return ResolvedPath(guestPath: guestPath, mount: mount, node: node, trailingSlash: trailingSlash)
         }
-        throw .ELOOP
+        return ResolvedPath(guestPath: guestPath, mount: mount, node: node, trailingSlash: trailingSlash)
     }
 
-    /// LiteFS follows its symlinks inside its image only. When a path does not
-    /// resolve there, the first symlink on the way is followed here, in the
-    /// guest's tree, so a link on the image into a host mount (/home/python →
-    /// /usr/bin/python3) works. Only on failure, so the common path costs one
-    /// lookup. (A link to a mount point itself resolves to the directory under
-    /// it on the image: a known limit.)
+    /// Runs `body` on a resolved path; when it fails on an image with ENOENT or
+    /// ENOTDIR because a symlink there leads into another mount, runs it again
+    /// on the path the link leads to (in the guest's tree). Only on failure, so
+    /// the common case costs nothing more. Used by the calls that read (stat,
+    /// access, open, readlink, chdir, statfs); a change through such a link
+    /// fails as LiteFS says.
+    func acrossMounts<T>(_ resolved: ResolvedPath, follow: Bool, _ caller: GuestCaller, _ note: (String) -> Void,
+                         depth: Int = 0, _ body: (ResolvedPath) throws(Errno) -> T) throws(Errno) -> T {
+        do {
+            return try body(resolved)
+        } catch {
+            guard error == .ENOENT || error == .ENOTDIR, depth < 8, case .liteFS(let fs, let path) = resolved.node,
+                  let elsewhere = linkIntoAnotherMount(fs, resolved.mount, path, follow: follow || resolved.trailingSlash) else {
+                throw error
+            }
+            note("\(resolved.guestPath) → \(elsewhere) (a link on the image)")
+            let again = try resolve(elsewhere + (resolved.trailingSlash ? "/" : ""), dirfd: PathResolver.currentDirectory,
+                                    caller, follow: follow, note)
+            return try acrossMounts(again, follow: follow, caller, note, depth: depth + 1, body)
+        }
+    }
+
+    /// LiteFS follows its symlinks inside its image only: the first symlink on
+    /// the way of a path that did not resolve there, followed in the guest's
+    /// tree when it leads into another mount (/home/python → /usr/bin/python3).
+    /// (A link to a mount point itself resolves to the directory under it on
+    /// the image: a known limit.)
     func linkIntoAnotherMount(_ fs: FileSystem, _ mount: Mount, _ rest: String, follow: Bool) -> String? {
-        if (try? fs.lookup(rest, followSymlinks: follow)) != nil { return nil }
         let components = GuestPath.components(rest)
         var prefix = ""
         for (i, component) in components.enumerated() {
@@ -135,9 +147,19 @@ extension SandboxService {
     /// `follow`) with their targets, up to 16 times (then ELOOP, as Linux's 40
     /// would be pointless here).
     func followSyntheticLinks(_ start: String, follow: Bool, _ caller: GuestCaller) throws(Errno) -> String {
+        try locateFollowingLinks(start, follow: follow, caller).path
+    }
+
+    /// The same, with the mount found on the way (so a call looks it up once).
+    func locateFollowingLinks(_ start: String, follow: Bool, _ caller: GuestCaller) throws(Errno)
+        -> (path: String, mount: (mount: Mount, rest: String)?) {
         var path = start
         for _ in 0..<16 {
-            guard let (mount, rest) = mounts.mount(for: path) else { return path }
+            guard let (mount, rest) = mounts.mount(for: path) else { return (path, nil) }
+            switch mount.source {
+            case .liteFS, .host: return (path, (mount, rest))  // no synthetic links there
+            case .devices, .processInfo: break
+            }
             let components = GuestPath.components(rest)
             var replaced = false
             for i in components.indices {
@@ -149,7 +171,7 @@ extension SandboxService {
                 replaced = true
                 break
             }
-            if !replaced { return path }
+            if !replaced { return (path, (mount, rest)) }
         }
         throw .ELOOP
     }

@@ -36,8 +36,12 @@ enum GuestPath {
     }
 
     /// Whether `path` is `ancestor` or lies below it (both normalised).
+    /// (Byte comparisons: this runs for every mount on every path call.)
     static func isWithin(_ path: String, _ ancestor: String) -> Bool {
-        ancestor == "/" || path == ancestor || path.hasPrefix(ancestor + "/")
+        if ancestor == "/" { return true }
+        let p = path.utf8, a = ancestor.utf8
+        guard p.count >= a.count, p.starts(with: a) else { return false }
+        return p.count == a.count || p[p.index(p.startIndex, offsetBy: a.count)] == UInt8(ascii: "/")
     }
 
     /// `path` below `ancestor`, as "/rest" ("/" for the ancestor itself).
