@@ -524,6 +524,23 @@ struct SandboxServiceMountTests {
         #expect(text.contains("meminfo") && text.contains("self") && text.contains(String(h.pid)))
     }
 
+    @Test("the policy's readable paths outside the host mounts stay visible at their place")
+    func policyPaths() throws {
+        var template = Array("/tmp/liteshield-readable-XXXXXX".utf8CString)
+        let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { unlink(directory + "/lib.so"); rmdir(directory) }
+        let fd = Glibc.open(directory + "/lib.so", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+        close(fd)
+        var policy = SandboxPolicy()
+        policy.readablePaths.append(directory + "/lib.so")
+        let h = try ServiceHarness(policy: policy)
+        let opened = h.call("open", [h.memory.string(directory + "/lib.so"), 0, 0], reserved: 5)
+        guard case .host(let call) = opened else { Issue.record("expected .host, got \(opened)"); return }
+        #expect(h.memory.pinnedString(call.arguments[0]) == directory + "/lib.so")
+        // Its neighbours are not: they are on the image (where they do not exist).
+        #expect(h.open(directory + "/other", 0, fd: 6) == -Int64(Errno.ENOENT.rawValue))
+    }
+
     @Test("writes to a host mount are EROFS")
     func hostWrite() throws {
         let h = try ServiceHarness()

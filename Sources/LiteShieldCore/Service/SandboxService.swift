@@ -51,16 +51,32 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
     ///     guest fds 1 and 2 and for /dev/tty.
     ///   - initialDirectory: the working directory of a guest process the service
     ///     first hears of (the sandbox's first process): a guest path.
+    ///   - policyPathsAsMounts: show each of `policy.readablePaths` that no
+    ///     host mount covers at its own place, read-only (so `--allow-read`, the
+    ///     program and the runtime library stay reachable).
     ///   - isPlaceholder: replaces the kcmp check (tests).
     public init(mounts: [Mount], policy: SandboxPolicy, channelFD: Int32?, stdoutSink: Int32 = 1,
                 stderrSink: Int32 = 2, stdinSource: Int32 = 0, rootParent: Int32 = getpid(),
-                guestSeesHostPIDs: Bool = true, initialDirectory: String = "/",
+                guestSeesHostPIDs: Bool = true, initialDirectory: String = "/", policyPathsAsMounts: Bool = true,
                 isPlaceholder: (@Sendable (_ pid: Int32, _ fd: Int32) -> Bool)? = nil) {
         self.policy = policy
         self.channelFD = channelFD
         self.rootParent = rootParent
         self.guestSeesHostPIDs = guestSeesHostPIDs
-        self.mounts = MountTable(mounts)
+        // The policy's readable host paths stay visible where they are (the
+        // program itself, the guest runtime, --allow-read): each one the mount
+        // table would put on an image becomes a read-only host mount of its own.
+        let explicit = MountTable(mounts)
+        var implicit: [Mount] = []
+        if policyPathsAsMounts {
+            for path in policy.readablePaths where path.hasPrefix("/") {
+                let normalised = GuestPath.normalize(path)
+                guard let (mount, _) = explicit.mount(for: normalised), case .liteFS = mount.source,
+                      mount.guestPath != normalised else { continue }
+                implicit.append(Mount.host(normalised))
+            }
+        }
+        self.mounts = MountTable(mounts + implicit)
         self.fallback = HostFileDispatcher(policy: policy, stdoutSink: stdoutSink, stderrSink: stderrSink)
         self.devices = DeviceIO(stdinSource: stdinSource, stdoutSink: stdoutSink)
         self.isPlaceholder = isPlaceholder ?? { pid, fd in SandboxService.isChannelDuplicate(pid, fd, channelFD) }
@@ -71,15 +87,15 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
         }
         self.fileSystemDevices = devices
         state.withLock { $0.processes.initialDirectory = GuestPath.normalize(initialDirectory) }
-        prepareMountPoints()
+        prepareMountPoints(explicit)
     }
 
     /// Mount points need a directory to be found by a walk (`ls /`, `cd /usr/..`):
     /// the ones on a writable image are made when missing, and the root image
     /// gets a world-writable /tmp, as programs expect.
-    private func prepareMountPoints() {
-        for mount in mounts.mounts where mount.guestPath != "/" {
-            guard let (parent, rest) = mounts.mount(for: GuestPath.parent(mount.guestPath)),
+    private func prepareMountPoints(_ explicit: MountTable) {
+        for mount in explicit.mounts where mount.guestPath != "/" {
+            guard let (parent, rest) = explicit.mount(for: GuestPath.parent(mount.guestPath)),
                   case .liteFS(let fs) = parent.source, !parent.readOnly, !fs.readOnly else { continue }
             var path = ""
             for component in GuestPath.components(rest) {
