@@ -7,6 +7,19 @@
 // Calls on kernel fds and calls that are not about files go to the wrapped
 // guard dispatcher (HostFileDispatcher), which keeps its stdio bridging and its
 // rules for the rest.
+//
+// Wiring (one service for all three paths):
+//
+//     let service = SandboxService(mounts: Mount.defaults(root: image), policy: policy,
+//                                  channelFD: channel.region.fd)
+//     let fast = try ChannelDispatcher(dispatcher: service)       // fast and trap paths
+//     let sandbox = try Guard.launch(..., dispatcher: service)     // guard path
+//     // and the guard's fork/exec/exit events to service.processCreated/-Executed/-Exited.
+//
+// Known limits: F_SETLKW does not wait (EAGAIN); permissions on an image are
+// not enforced (the service acts with its full rights; new files belong to the
+// guest user); chdir changes the service's cwd only, so a call the kernel
+// resolves itself (execve of a relative path) still sees the kernel's cwd.
 
 import CLiteShim
 import LiteFS
