@@ -279,6 +279,12 @@ struct SandboxServiceFileTests {
         #expect(h.call("fcntl", [3, 6, flock(0, start: 200, length: 1)], pid: other) == .returned(0))
         #expect(h.call("fcntl", [3, 6, flock(2, start: 0, length: 0)]) == .returned(0))     // unlock all
         #expect(h.call("fcntl", [3, 6, flock(0, start: 10, length: 1)], pid: other) == .returned(0))
+        // An OFD lock lapses with its description.
+        #expect(h.open("/tmp/db", readWrite, fd: 4) == 4)
+        #expect(h.call("fcntl", [4, 37, flock(1, start: 500, length: 1)]) == .returned(0))   // F_OFD_SETLK
+        #expect(h.call("fcntl", [3, 37, flock(1, start: 500, length: 1)]) == .failed(.EAGAIN))  // another description
+        #expect(h.closed(4, 4) == 0)
+        #expect(h.call("fcntl", [3, 37, flock(1, start: 500, length: 1)]) == .returned(0))
     }
 }
 

@@ -299,7 +299,8 @@ extension SandboxService {
             let wanted = RecordLock(owner: owner, exclusive: type == 1, start: UInt64(first), end: end)
             let granted = state.withLock { s -> Bool in
                 if type != 2, s.locks.conflict(key, wanted) != nil { return false }
-                s.locks.set(key, owner: owner, exclusive: type == 2 ? nil : type == 1, start: UInt64(first), end: end)
+                s.locks.set(key, owner: owner, exclusive: type == 2 ? nil : type == 1, start: UInt64(first), end: end,
+                            holder: ofd ? LockHolder(file) : nil)
                 return true
             }
             guard granted else { throw .EAGAIN }
