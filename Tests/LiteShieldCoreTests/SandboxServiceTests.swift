@@ -66,6 +66,8 @@ struct SandboxServiceFileTests {
                             path: .guard)
         #expect(opened == .failed(.ENXIO))
         #expect(h.notes.contains { $0.contains("guest runtime") })
+        let missing = h.call("open", [h.memory.string("/tmp/absent"), 0, 0], path: .guard)
+        #expect(missing == .failed(.ENOENT))                              // probing for a file still works
         #expect(h.call("mkdir", [h.memory.string("/tmp/dir"), 0o755], path: .guard) == .returned(0))
         let buffer = h.memory.allocate(144)
         #expect(h.call("stat", [h.memory.string("/tmp/dir"), buffer], path: .guard) == .returned(0))

@@ -38,6 +38,10 @@ extension SandboxService {
             break
         }
         guard let reserved = caller.reservedFD, reserved >= 0 else {
+            // A file that is not there gets the honest answer (programs probe
+            // for optional files); one that is cannot get an fd without a
+            // placeholder.
+            if flags & OpenFlagBits.create == 0 { _ = try metadata(resolved.node, follow: true, caller) }
             note("\"\(requested)\" is served by the sandbox: opening it needs the guest runtime (no fd reserved on the \(caller.path) path)")
             throw .ENXIO
         }
