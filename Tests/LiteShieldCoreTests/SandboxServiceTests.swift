@@ -281,6 +281,10 @@ struct SandboxServiceFileTests {
         #expect(h.call("fcntl", [3, 6, flock(0, start: 200, length: 1)], pid: other) == .returned(0))
         #expect(h.call("fcntl", [3, 6, flock(2, start: 0, length: 0)]) == .returned(0))     // unlock all
         #expect(h.call("fcntl", [3, 6, flock(0, start: 10, length: 1)], pid: other) == .returned(0))
+        // Hostile ranges: EINVAL, never a trap.
+        #expect(h.call("fcntl", [3, 6, flock(1, start: Int64.min, length: -1)]) == .failed(.EINVAL))
+        #expect(h.call("fcntl", [3, 6, flock(1, start: Int64.max, length: Int64.max)]) == .failed(.EINVAL))
+        #expect(h.call("fcntl", [3, 6, flock(7, start: 0, length: 1)]) == .failed(.EINVAL))
         // An OFD lock lapses with its description.
         #expect(h.open("/tmp/db", readWrite, fd: 4) == 4)
         #expect(h.call("fcntl", [4, 37, flock(1, start: 500, length: 1)]) == .returned(0))   // F_OFD_SETLK

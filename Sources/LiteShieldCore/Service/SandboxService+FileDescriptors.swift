@@ -280,16 +280,23 @@ extension SandboxService {
         let base: Int64
         switch whence {
         case 0: base = 0
-        case 1: base = Int64(file.handle?.position ?? 0)
-        case 2: base = Int64(try metadata(file, caller).size)
+        case 1: base = Int64(clamping: file.handle?.position ?? 0)
+        case 2: base = Int64(clamping: try metadata(file, caller).size)
         default: throw .EINVAL
         }
-        var first = base &+ start, last: Int64
-        if length > 0 { last = first &+ length &- 1 } else if length == 0 { last = Int64.max } else {
-            last = first - 1
-            first = first &+ length
+        // The range, with every step checked: a hostile start or length is EINVAL.
+        var (first, overflow) = base.addingReportingOverflow(start)
+        guard !overflow, first >= 0 else { throw .EINVAL }
+        let last: Int64
+        if length > 0 {
+            (last, overflow) = first.addingReportingOverflow(length - 1)
+        } else if length == 0 {
+            last = Int64.max
+        } else {
+            last = first - 1  // first >= 0: no overflow
+            (first, overflow) = first.addingReportingOverflow(length)
         }
-        guard first >= 0, last >= first || length == 0 else { throw .EINVAL }
+        guard !overflow, first >= 0, last >= first else { throw .EINVAL }
         let owner: LockOwner = ofd ? .description(ObjectIdentifier(file)) : .process(caller.pid)
         let end = last == Int64.max ? UInt64.max : UInt64(last)
         if Self.setLockCommands.contains(command) {
