@@ -609,6 +609,7 @@ struct SandboxServiceMountTests {
         let status = try #require(h.contents("/proc/self/status"))
         #expect(status.contains("Pid:\t\(h.pid)\n"))
         #expect(status.contains("Umask:\t0022"))
+        #expect(h.contents("/proc/self/maps")?.contains("[stack]") == true)   // the guest's own, from the kernel
         let mounts = try #require(h.contents("/proc/mounts"))
         #expect(mounts.contains("liteshield / ext2 rw"))
         #expect(mounts.contains("/usr /usr bind ro"))

@@ -120,7 +120,8 @@ extension SandboxService {
             let pids = state.withLock { $0.processes.pids }
             return Array(ProcContent.loadavg(processes: max(1, pids.count), lastPID: pids.last ?? 1).utf8)
         case .info("version"): return Array("Linux version 6.1.0-liteshield (liteshield) #1 SMP\n".utf8)
-        case .processFile(let pid, "cmdline"): return ProcContent.hostProcessFile(pid, "cmdline") ?? []
+        case .processFile(let pid, let name) where ProcNode.ownProcessFiles.contains(name):
+            return ProcContent.hostProcessFile(pid, name, limit: 1 << 20) ?? []
         case .processFile(let pid, "comm"): return ProcContent.hostProcessFile(pid, "comm") ?? Array("?\n".utf8)
         case .processFile(_, "mounts"): return Array(ProcContent.mounts(mounts).utf8)
         case .processFile(let pid, let name):

@@ -21,7 +21,11 @@ enum ProcNode: Equatable {
     case fdLink(Int32, Int32)
 
     static let infoFiles = ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "uptime", "version"]
-    static let processFiles = ["cmdline", "comm", "mounts", "stat", "status"]
+    static let processFiles = ["cmdline", "comm", "environ", "limits", "maps", "mounts", "stat", "statm", "status"]
+    /// Files of a guest's own process that say nothing of the host beyond
+    /// what the guest already sees: read from the kernel as they are (glibc's
+    /// pthread_getattr_np reads maps for the main thread's stack).
+    static let ownProcessFiles: Set<String> = ["cmdline", "environ", "limits", "maps", "statm"]
     static let processLinks = ["cwd", "exe", "root"]
 
     /// The node below /proc that `rest` names, nil when there is none. `known`
