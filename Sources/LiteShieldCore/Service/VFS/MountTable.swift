@@ -10,8 +10,9 @@ import Glibc
 struct MountTable: Sendable {
     /// Longest guest path first, so the first match is the most specific.
     let mounts: [Mount]
-    /// Each host mount's host path with symlinks resolved (e.g. /bin → /usr/bin):
-    /// a host file is reachable when its resolved path lies below one of these.
+    /// Each host mount's host path, as given and with symlinks resolved (e.g.
+    /// /bin → /usr/bin), normalised: a host file is reachable when its
+    /// resolved path lies below one of these.
     let hostRoots: [String]
 
     init(_ mounts: [Mount]) {
@@ -19,9 +20,9 @@ struct MountTable: Sendable {
         var roots: [String] = []
         for mount in mounts {
             guard case .host(let hostPath) = mount.source else { continue }
-            roots.append(hostPath)
+            roots.append(GuestPath.normalize(hostPath))
             if let real = realpath(hostPath, nil) {
-                roots.append(String(cString: real))
+                roots.append(GuestPath.normalize(String(cString: real)))
                 free(real)
             }
         }
@@ -61,6 +62,6 @@ struct MountTable: Sendable {
 
     /// Whether a resolved host path is one a host mount shows.
     func showsHostPath(_ resolved: String) -> Bool {
-        hostRoots.contains { GuestPath.isWithin(resolved, GuestPath.normalize($0)) }
+        hostRoots.contains { GuestPath.isWithin(resolved, $0) }
     }
 }
