@@ -44,6 +44,10 @@ struct VFSTests {
         #expect(table.mountPoints(in: "/opt").map(\.name) == ["tools"])
         #expect(table.showsHostPath("/usr/share/x"))
         #expect(!table.showsHostPath("/etc/passwd"))
+        // A later mount at the same place replaces the earlier one.
+        let replaced = MountTable([Mount.host("/usr"), Mount(guestPath: "/usr/", source: .host("/opt"))])
+        #expect(replaced.mounts.count == 1)
+        if case .host(let path) = replaced.mounts[0].source { #expect(path == "/opt") }
         // Host mounts are read-only whatever is asked.
         #expect(Mount(guestPath: "/data", source: .host("/srv"), readOnly: false).readOnly)
     }

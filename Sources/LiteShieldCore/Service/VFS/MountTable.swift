@@ -15,10 +15,14 @@ struct MountTable: Sendable {
     /// resolved path lies below one of these.
     let hostRoots: [String]
 
+    /// A later mount at the same guest path replaces an earlier one (defaults
+    /// first, then the sandbox's own).
     init(_ mounts: [Mount]) {
-        self.mounts = mounts.sorted { $0.guestPath.count > $1.guestPath.count }
+        var byPath: [String: Mount] = [:]
+        for mount in mounts { byPath[mount.guestPath] = mount }
+        self.mounts = byPath.values.sorted { ($0.guestPath.count, $0.guestPath) > ($1.guestPath.count, $1.guestPath) }
         var roots: [String] = []
-        for mount in mounts {
+        for mount in self.mounts {
             guard case .host(let hostPath) = mount.source else { continue }
             roots.append(GuestPath.normalize(hostPath))
             if let real = realpath(hostPath, nil) {
