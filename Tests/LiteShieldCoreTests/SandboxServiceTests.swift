@@ -278,6 +278,7 @@ struct SandboxServiceFileTests {
         #expect(littleEndian(reply, 0, 2) == 1)
         #expect(littleEndian(reply, 24, 4) == UInt64(UInt32(bitPattern: h.pid)))
         #expect(h.call("fcntl", [3, 6, flock(0, start: 10, length: 1)], pid: other) == .failed(.EAGAIN))
+        #expect(h.call("fcntl", [3, 7, flock(0, start: 10, length: 1)], pid: other) == .failed(.EINTR))   // F_SETLKW: retry
         #expect(h.call("fcntl", [3, 6, flock(0, start: 200, length: 1)], pid: other) == .returned(0))
         #expect(h.call("fcntl", [3, 6, flock(2, start: 0, length: 0)]) == .returned(0))     // unlock all
         #expect(h.call("fcntl", [3, 6, flock(0, start: 10, length: 1)], pid: other) == .returned(0))

@@ -265,8 +265,8 @@ extension SandboxService {
     }
 
     /// F_GETLK, F_SETLK(W) and their OFD forms on a LiteFS file. A conflicting
-    /// F_SETLKW cannot wait here (the service thread serves every guest): it
-    /// fails with EAGAIN, as F_SETLK does — a known limit.
+    /// F_SETLKW does not wait in the service: it answers EINTR, so the guest
+    /// retries (a known limit: no EDEADLK detection).
     func recordLock(_ call: SystemCall, _ command: Int32, _ file: OpenFile, _ caller: GuestCaller,
                     _ memory: any GuestMemory) throws(Errno) -> DispatchOutcome {
         let raw = try memory.read(call.arguments[2], count: KernelLayout.flockSize)
@@ -310,7 +310,9 @@ extension SandboxService {
                             holder: ofd ? LockHolder(file) : nil)
                 return true
             }
-            guard granted else { throw .EAGAIN }
+            // F_SETLKW cannot wait here (the service thread serves every guest):
+            // EINTR, which callers of a waiting lock retry — the guest waits.
+            guard granted else { throw command == 7 || command == 38 ? .EINTR : .EAGAIN }
             return .returned(0)
         }
         guard type != 2 else { throw .EINVAL }
