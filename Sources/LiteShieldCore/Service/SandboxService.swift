@@ -16,10 +16,12 @@
 //     let sandbox = try Guard.launch(..., dispatcher: service)     // guard path
 //     // and the guard's fork/exec/exit events to service.processCreated/-Executed/-Exited.
 //
-// Known limits: F_SETLKW does not wait in the service (EINTR: the guest retries); permissions on an image are
-// not enforced (the service acts with its full rights; new files belong to the
-// guest user); chdir changes the service's cwd only, so a call the kernel
-// resolves itself (execve of a relative path) still sees the kernel's cwd.
+// Known limits: F_SETLKW does not wait in the service (EINTR: the guest
+// retries); permissions on an image are not enforced (the service acts with
+// its full rights; new files belong to the guest user); chdir changes the
+// service's cwd only, so a call the kernel resolves itself (execve of a
+// relative path) still sees the kernel's cwd; programs on an image cannot be
+// executed (the kernel needs a host file).
 
 import CLiteShim
 import LiteFS
