@@ -601,6 +601,26 @@ struct SandboxServiceMountTests {
         #expect(h.open("/dev/nothing", 0, fd: 7) == -Int64(Errno.ENOENT.rawValue))
     }
 
+    @Test("/dev/tty is the sandbox's stdio; /dev/stdout reaches the guest's own fd 1")
+    func terminal() throws {
+        var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
+        try #require(ls_pipe_cloexec(&input) == 0 && ls_pipe_cloexec(&output) == 0)
+        defer { [input[0], input[1], output[0], output[1]].forEach { close($0) } }
+        let h = try ServiceHarness(stdin: input[0], stdout: output[1])
+        #expect(h.open("/dev/tty", readWrite, fd: 3) == 3)
+        // Nothing typed yet: the service does not wait for it.
+        #expect(h.call("read", [3, h.memory.allocate(8), 8]) == .failed(.EINTR))
+        #expect(Glibc.write(input[1], "hi\n", 3) == 3)
+        #expect(h.read(3, 8) == "hi\n")
+        #expect(h.write(3, "out") == 3)
+        var bytes = [UInt8](repeating: 0, count: 8)
+        #expect(Glibc.read(output[0], &bytes, 8) == 3)
+        #expect(h.call("lseek", [3, 0, 0]) == .failed(.ESPIPE))
+        #expect(h.call("fcntl", [3, 4, 0o4000]) == .returned(0))                  // O_NONBLOCK
+        #expect(h.call("read", [3, h.memory.allocate(8), 8]) == .failed(.EAGAIN))
+        #expect(h.call("open", [h.memory.string("/dev/stdout"), 1, 0], reserved: 9).isHost)
+    }
+
     @Test("generated /proc: meminfo, self/status, mounts, fd links")
     func proc() throws {
         let h = try ServiceHarness()

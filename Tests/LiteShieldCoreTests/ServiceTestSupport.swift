@@ -103,13 +103,13 @@ final class ServiceHarness: @unchecked Sendable {
 
     static let counter = Atomic<Int>(0)
 
-    init(policy: SandboxPolicy = SandboxPolicy(), extraMounts: [Mount] = []) throws {
+    init(policy: SandboxPolicy = SandboxPolicy(), extraMounts: [Mount] = [], stdin: Int32 = 0, stdout: Int32 = 1) throws {
         imagePath = "/tmp/liteshield-service-test-\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue).img"
         try LiteFS.format(image: imagePath, size: 16 << 20)
         fileSystem = try FileSystem(imagePath: imagePath)
         let placeholders = self.placeholders
         service = SandboxService(mounts: Mount.defaults(root: fileSystem) + extraMounts, policy: policy, channelFD: nil,
-                                 isPlaceholder: { _, fd in placeholders.numbers.withLock { $0?.contains(fd) ?? true } })
+                                 stdoutSink: stdout, stdinSource: stdin, isPlaceholder: { _, fd in placeholders.numbers.withLock { $0?.contains(fd) ?? true } })
     }
 
     deinit {
