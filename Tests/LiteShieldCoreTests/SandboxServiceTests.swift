@@ -554,6 +554,16 @@ struct SandboxServiceMountTests {
         #expect(h.open(directory + "/other", 0, fd: 6) == -Int64(Errno.ENOENT.rawValue))
     }
 
+    @Test("hostPath(of:) gives the guard the host file behind a guest path")
+    func hostPathForExec() throws {
+        let h = try ServiceHarness()
+        #expect(h.call("chdir", [h.memory.string("/usr")]) == .returned(0))
+        #expect(try h.service.hostPath(of: "bin/../lib", caller: h.caller()) == "/usr/lib")
+        try h.fileSystem.open("/tmp/prog", [.create, .writeOnly]).close()
+        #expect(throws: Errno.EACCES) { try h.service.hostPath(of: "/tmp/prog", caller: h.caller()) }
+        #expect(throws: Errno.ENOENT) { try h.service.hostPath(of: "/tmp/none", caller: h.caller()) }
+    }
+
     @Test("writes to a host mount are EROFS")
     func hostWrite() throws {
         let h = try ServiceHarness()

@@ -69,3 +69,30 @@ extension SandboxService {
         return UInt32(info.st_mode)
     }
 }
+
+extension SandboxService {
+    /// The host path the kernel must use for a guest path (e.g. the program of
+    /// an execve the guard lets run): resolved against the caller's service cwd
+    /// or `dirfd` and the mount table, symlinks followed on the host, checked
+    /// like an open. EACCES for what no host mount shows — a program on an
+    /// image cannot be executed, the kernel needs a host file.
+    public func hostPath(of path: String, dirfd: Int32 = PathResolver.currentDirectory, caller: GuestCaller,
+                         note: (String) -> Void = { _ in }) throws(Errno) -> String {
+        let resolved = try resolve(path, dirfd: dirfd, caller, note)
+        return try acrossMounts(resolved, follow: true, caller, note) { (resolved) throws(Errno) -> String in
+            switch resolved.node {
+            case .host(let hostPath):
+                return try checkedHostPath(hostPath, requested: path, follow: true, metadataOnly: false, caller, note)
+            case .kernelFD(let pid, let fd) where pid == caller.pid:
+                return "/proc/\(pid)/fd/\(fd)"
+            case .liteFS(let fs, let inner):
+                // ENOENT first (and the cross-mount retry), then the refusal.
+                _ = try lite { try fs.stat(inner) }
+                note("\"\(path)\" is on the sandbox's image: only host files can be executed")
+                throw .EACCES
+            default:
+                throw .EACCES
+            }
+        }
+    }
+}
