@@ -196,7 +196,7 @@ func run(_ arguments: [String]) -> Never {
     do {
         sandbox = try Guard.launch(program: program, arguments: [name] + arguments[(index + 1)...],
                                    environment: environment, policy: policy, dispatcher: guardDispatcher,
-                                   stdio: stdio, trace: trace)
+                                   lifecycle: fastPath?.service, stdio: stdio, trace: trace)
     } catch {
         printError("liteshield: \(error)\n")
         exit(126)
@@ -208,9 +208,18 @@ func run(_ arguments: [String]) -> Never {
         fastPath.finish()
         if printStats {
             let f = fastPath.service.counters, c = sandbox.counters
-            var lines = "liteshield: stats: fast path \(f.served) served, \(f.native) sent back to run natively; guard path \(c.seccompStops) stops (\(c.allowed) run on the host, \(c.served) served, \(c.denied) denied)\n"
-            for (name, count) in f.byName.sorted(by: { $0.key < $1.key }) {
+            var lines = "liteshield: stats: fast path \(f.served) served, \(f.native) sent back to run natively (\(f.count(.fast)) fast, \(f.count(.trap)) trapped); guard path \(c.seccompStops) stops (\(c.allowed) run on the host, \(c.served) served, \(c.denied) denied)\n"
+            for (name, count) in f.byName(.fast).sorted(by: { $0.key < $1.key }) {
                 lines += "liteshield: stats: fast \(name) \(count)\n"
+            }
+            for (name, count) in f.byName(.trap).sorted(by: { $0.key < $1.key }) {
+                lines += "liteshield: stats: trap \(name) \(count)\n"
+            }
+            for (name, count) in c.stopsByName.sorted(by: { $0.key < $1.key }) {
+                lines += "liteshield: stats: guard \(name) \(count)\n"
+            }
+            for (name, count) in c.hostByName.sorted(by: { $0.key < $1.key }) {
+                lines += "liteshield: stats: host \(name) \(count)\n"
             }
             printError(lines)
         }
@@ -268,6 +277,7 @@ struct FastPath {
         let dispatcher = ServiceDispatcher(fileSystem: fileSystem, fallback: host, rootParent: parent,
                                            guestSeesHostPIDs: !ownPIDs)
         let service = try ChannelDispatcher(dispatcher: dispatcher, trace: trace)
+        dispatcher.channelFD.store(service.channel.region.fd, ordering: .releasing)
         try service.start()
         return FastPath(library: library, imagePath: imagePath, fileSystem: fileSystem, dispatcher: dispatcher,
                         guardDispatcher: ServiceDispatcher(fileSystem: nil, fallback: host, rootParent: parent,

@@ -155,9 +155,16 @@ static long remote(long nr, const struct shape *s, const uint64_t original[6], c
     }
 #undef TAKE
 
+    /* A path call's range leaves room for the host path of a RUN_NATIVE answer,
+     * which the service writes at payload offset 0. */
+    uint32_t announced = used;
+    for (int i = 0; i < 6; i++)
+        if ((s->arg[i].kind == K_PATH || s->arg[i].kind == K_PATH_OPT) && announced < PATH_LIMIT) announced = PATH_LIMIT;
+    if (announced > room) announced = room;
     uint64_t reserved = (uint64_t)reserved_fd_plus_one | ((uint64_t)(uint32_t)origin->acting_pid << 32);
     ls_reply reply;
-    ls_call_send(&use, (uint32_t)nr, origin->flags, a, used, reserved, &reply);
+    ls_call_send(&use, (uint32_t)nr, origin->flags, a, announced, reserved, &reply);
+    used = announced;
     uint32_t returned = reply.payload_length <= used ? reply.payload_length : used;
 
     if (reply.error == LS_ERROR_RUN_NATIVE) {
@@ -241,7 +248,8 @@ static void mark(long fd, int placeholder, const struct ls_origin *o) {
 
 static long open_call(long nr, const uint64_t a[6], const struct ls_origin *o) {
     const struct shape *s = &shapes[nr];
-    if (!ls_attached() || !routed(s, a)) return ls_raw_args(nr, a);
+    const char *path = (const char *)(uintptr_t)a[nr == SYS_openat ? 1 : 0];
+    if (!ls_attached() || !path) return ls_raw_args(nr, a);   /* NULL: the kernel's EFAULT */
     int flags = nr == SYS_openat ? (int)a[2] : nr == SYS_open ? (int)a[1] : O_CREAT | O_WRONLY | O_TRUNC;
     /* The placeholder first: the kernel picks the number open must return. */
     long placeholder = ls_raw(SYS_fcntl, (uint64_t)ls_channel.fd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0, 0, 0, 0);

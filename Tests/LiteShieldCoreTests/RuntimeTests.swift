@@ -17,9 +17,10 @@ import Glibc
 let guestRuntime: String = {
     let output = packageRoot + "/.build/liblsguest.so"
     let temporary = output + ".\(getpid())"
+    let sources = ["channel", "fds", "serve", "trap", "wrappers"].map { packageRoot + "/Runtime/lsguest/\($0).c" }
     let result = runProcess(["/usr/bin/gcc", "-shared", "-fPIC", "-O2", "-fvisibility=hidden",
-                             "-I", packageRoot + "/Sources/CLiteShim/include", "-o", temporary,
-                             packageRoot + "/Runtime/lsguest/lsguest.c", "-lpthread"], timeoutSeconds: 120)
+                             "-I", packageRoot + "/Sources/CLiteShim/include", "-I", packageRoot + "/Runtime/lsguest",
+                             "-o", temporary] + sources + ["-lpthread"], timeoutSeconds: 120)
     precondition(result.exited && result.exitCode == 0, "building liblsguest.so: \(result.summary)")
     rename(temporary, output)  // atomic: a concurrent liteshield never sees half a file
     return output
@@ -91,7 +92,7 @@ struct RuntimeTests {
         #expect(result.output.contains("= run natively"), "\(result.output)")
     }
 
-    @Test("across 40 execs the runtime stays loaded and finds a slot each time (16 slots)")
+    @Test("across 40 execs the runtime stays loaded and finds a slot each time")
     func execs() {
         _ = guestRuntime
         let program = Self.compile("execs")
