@@ -54,14 +54,16 @@ static long native(long nr, const uint64_t a[6], const struct rewrite *rw) {
     return ls_raw_args(nr, b);
 }
 
+/* 0: native; 1: the service; 2: the service, because the call acts on a
+ * placeholder (then never natively: see by_shape). */
 static int routed(const struct shape *s, const uint64_t a[6]) {
     switch ((enum ls_route)s->route) {
     case R_NONE: case R_SPECIAL: return 0;
     case R_ALWAYS: return 1;
-    case R_FD: return ls_fd_is_placeholder((long)(int)a[s->fd_arg]);
+    case R_FD: return ls_fd_is_placeholder((long)(int)a[s->fd_arg]) ? 2 : 0;
     case R_WRITE: {
         int fd = (int)a[s->fd_arg];
-        return fd == 1 || fd == 2 || ls_fd_is_placeholder(fd);
+        return ls_fd_is_placeholder(fd) ? 2 : fd == 1 || fd == 2;
     }
     case R_PATH:
         for (int i = 0; i < 6; i++) {
@@ -69,7 +71,7 @@ static int routed(const struct shape *s, const uint64_t a[6]) {
             const char *path = (const char *)(uintptr_t)a[i];
             /* A NULL or "" path beside a dirfd (utimensat(fd, NULL), fstatat with
              * AT_EMPTY_PATH) names the dirfd itself: an fd call. */
-            if ((!path || !*path) && i > s->fd_arg) return ls_fd_is_placeholder((long)(int)a[s->fd_arg]);
+            if ((!path || !*path) && i > s->fd_arg) return ls_fd_is_placeholder((long)(int)a[s->fd_arg]) ? 2 : 0;
             if (!path) return 0;   /* the kernel's EFAULT */
             return 1;
         }
@@ -230,10 +232,16 @@ long ls_service_op(uint32_t op, uint64_t a0, uint64_t a1, const struct ls_origin
 
 /* Serves a call by shape: the service when routed there, else natively. */
 static long by_shape(long nr, const struct shape *s, const uint64_t a[6], const struct ls_origin *o) {
-    if (!ls_attached() || !routed(s, a)) return ls_raw_args(nr, a);
+    int route = ls_attached() ? routed(s, a) : 0;
+    if (!route) return ls_raw_args(nr, a);
     struct rewrite rw;
     long r = remote(nr, s, a, o, 0, &rw);
-    return r == RUN_NATIVE ? native(nr, a, &rw) : r;
+    if (r != RUN_NATIVE) return r;
+    /* Never a native call on a placeholder: the kernel would act on the channel
+     * memfd itself (a write there overwrites the channel's header). A service
+     * that cannot serve a call on its own fd gets EINVAL for it. */
+    if (route == 2) return -EINVAL;
+    return native(nr, a, &rw);
 }
 
 /* ---------------------------------------------------------------------------

@@ -81,6 +81,14 @@ public final class ChannelService: @unchecked Sendable {
     /// slot is claimed anew.
     public func reset(slot: Int) throws {
         let geometry = channel.geometry
+        // The records too, not only the counters: a record keeps its sequence
+        // word, and with the counters back at 0 an old request whose word is
+        // position + 1 would look published and be served again.
+        for (base, ring) in [(channel.requestRingBase(slot), geometry.requestGeometry),
+                             (channel.replyRingBase(slot), geometry.replyGeometry)] {
+            base.advanced(by: Int(LS_RING_HEADER_SIZE))
+                .initializeMemory(as: UInt8.self, repeating: 0, count: Int(ring.capacity) * Int(ring.recordSize))
+        }
         SPSCRing.initialize(at: channel.requestRingBase(slot), geometry: geometry.requestGeometry)
         SPSCRing.initialize(at: channel.replyRingBase(slot), geometry: geometry.replyGeometry)
         requestRings[slot] = try RingConsumer(at: channel.requestRingBase(slot), geometry: geometry.requestGeometry,
