@@ -130,10 +130,49 @@ struct RuntimeTests {
     }
 }
 
-/// The count on the `--stats` line "liteshield: stats: fast NAME COUNT".
-private func count(_ output: String, _ name: String) -> Int {
+/// The count on the `--stats` line "liteshield: stats: PATH NAME COUNT".
+func count(_ output: String, _ name: String) -> Int {
     for line in output.split(separator: "\n") where line.contains("stats: \(name) ") {
         if let n = line.split(separator: " ").last.flatMap({ Int($0) }) { return n }
     }
     return 0
+}
+
+/// Guest fds as placeholders, the trap path, and the guard's process events
+/// reaching the service (liteshield_abi.h, "Guest fds").
+@Suite("guest fds and the trap path (guest runtime)", .serialized)
+struct PlaceholderTests {
+    @Test("a LiteFS file as stdout, fork, F_DUPFD, close_range, stdio read-back, mmap, posix_spawn")
+    func placeholders() {
+        _ = guestRuntime
+        let program = RuntimeTests.compile("placeholders")
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--allow-exec", "/bin/echo", "--", program, "/bin/echo"],
+                                timeoutSeconds: 30)
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("placeholders passed\n"), "\(result.output)")
+        #expect(!result.output.contains("FAIL"), "\(result.output)")
+        for check in ["dup2 onto 1", "forked child wrote", "F_DUPFD", "close_range", "closed number is gone",
+                      "stdio wrote through the placeholder", "mmap MAP_PRIVATE", "posix_spawn child wrote to the file",
+                      "trapped getppid", "errno kept across a trap"] {
+            #expect(result.output.contains("ok \(check)\n"), "\(check): \(result.output)")
+        }
+        // fopen/fread/fclose and syscall(2) are libc-internal: they came by the trap path.
+        #expect(count(result.output, "trap openat") >= 2, "\(result.output)")
+        #expect(count(result.output, "trap read") >= 1, "\(result.output)")
+        #expect(count(result.output, "trap getppid") == 2, "\(result.output)")
+        #expect(count(result.output, "fast open") >= 3, "\(result.output)")
+    }
+
+    @Test("a shell redirects into /sandbox and cat reads it back")
+    func shell() {
+        _ = guestRuntime
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--allow-exec", "/bin/cat", "--",
+                                 "/bin/sh", "-c", "echo x > /sandbox/f; cat /sandbox/f; echo y >> /sandbox/f; cat < /sandbox/f"],
+                                timeoutSeconds: 30)
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.hasPrefix("x\nx\ny\n"), "\(result.output)")
+        // sh's redirections and cat's open are placeholders served by the fast path.
+        #expect(count(result.output, "fast open") >= 3, "\(result.output)")
+        #expect(count(result.output, "fast write") >= 2 && count(result.output, "fast read") >= 2, "\(result.output)")
+    }
 }
