@@ -26,6 +26,7 @@ pid_t ls_pid;
 struct thread_slot {
     int slot;
     int busy;
+    pid_t tid;               /* cached gettid(), 0 until first needed */
     uint64_t request_tail;
     uint64_t reply_head;
 };
@@ -132,14 +133,26 @@ static int request_room(const void *context) {
  * ------------------------------------------------------------------------- */
 
 /* Claims a free slot for `pid`, starting from the counters in it (skipping
- * replies left for an earlier owner); -1 when every slot is taken. */
-static int try_claim(struct ls_slot_use *use, pid_t pid) {
+ * replies left for an earlier owner); -1 when every slot is taken. `free_seen`
+ * gets how many slots were free (at least the one claimed). */
+static int try_claim(struct ls_slot_use *use, pid_t pid, pid_t tid, uint32_t *free_seen) {
+    uint32_t seen = 0;
+    int claimed = -1;
     for (uint32_t i = 0; i < ls_channel.slot_count; i++) {
         ls_slot_control *control = slot_control((int)i);
         if (ls_load_relaxed_u32(&control->state) != LS_SLOT_FREE) continue;
-        if (!ls_cas_u32(&control->state, LS_SLOT_FREE, LS_SLOT_CLAIMED)) continue;
+        seen++;
+        if (claimed >= 0 || !ls_cas_u32(&control->state, LS_SLOT_FREE, LS_SLOT_CLAIMED)) continue;
+        claimed = (int)i;
+        if (!free_seen) break;
+    }
+    if (free_seen) *free_seen = seen;
+    if (claimed < 0) return -1;
+    {
+        int i = claimed;
+        ls_slot_control *control = slot_control(i);
         control->owner_pid = pid;
-        control->owner_tid = (int32_t)ls_raw(SYS_gettid, 0, 0, 0, 0, 0, 0);
+        control->owner_tid = tid;
         ls_fetch_add_u32(&control->generation, 1);
         use->slot = (int)i;
         use->request_tail = ls_load_acquire_u64(&request_ring(use->slot)->tail);
@@ -150,15 +163,14 @@ static int try_claim(struct ls_slot_use *use, pid_t pid) {
         }
         return 0;
     }
-    return -1;
 }
 
 /* No free slot: wait for one (spin → yield → sleep 1 ms) rather than make the
  * call natively, which would be wrong on a placeholder. Threads hold slots until
  * they exit and the service reclaims slots of dead processes, so one frees. */
-static void claim(struct ls_slot_use *use, pid_t pid) {
+static void claim(struct ls_slot_use *use, pid_t pid, pid_t tid, uint32_t *free_seen) {
     for (unsigned attempt = 0;; attempt++) {
-        if (try_claim(use, pid) == 0) return;
+        if (try_claim(use, pid, tid, free_seen) == 0) return;
         if (attempt < 64) ls_cpu_relax();
         else if (attempt < 1024) yield();
         else {
@@ -177,22 +189,39 @@ static void release_thread_slot(void *unused) {
     self.slot = -1;
 }
 
+static pid_t thread_id(void) {
+    if (!self.tid) self.tid = (pid_t)ls_raw(SYS_gettid, 0, 0, 0, 0, 0, 0);
+    return self.tid;
+}
+
 int ls_call_begin(struct ls_slot_use *use, int temporary) {
     if (!ls_attached()) return -1;
-    if (temporary || self.busy) {
-        /* A vfork child (temporary) claims in its own name; a nested call in ours. */
+    if (temporary) {
+        /* A vfork child claims in its own name (its tid is its pid). */
+        pid_t child = (pid_t)ls_raw(SYS_getpid, 0, 0, 0, 0, 0, 0);
         use->temporary = 1;
-        claim(use, temporary ? (pid_t)ls_raw(SYS_getpid, 0, 0, 0, 0, 0, 0) : ls_pid);
+        claim(use, child, child, 0);
+    } else if (self.busy) {
+        /* A call inside a call (a signal handler): a slot of its own for now. */
+        use->temporary = 1;
+        claim(use, ls_pid, thread_id(), 0);
+    } else if (self.slot < 0) {
+        /* A thread keeps the slot it claims while plenty are free; past that
+         * (more live threads than a quarter of the slots can spare) it claims
+         * one per call, so threads that hold none never wait for ever on
+         * threads that hold one and are idle. */
+        self.busy = 1;
+        uint32_t free_seen = 0;
+        claim(use, ls_pid, thread_id(), &free_seen);
+        if (free_seen > ls_channel.slot_count / 4) {
+            self.slot = use->slot;
+            pthread_setspecific(release_key, (void *)1);  /* any non-NULL value runs the destructor */
+            use->temporary = 0;
+        } else {
+            use->temporary = 2;   /* released after the call, like a nested one, but clears busy */
+        }
     } else {
         self.busy = 1;
-        if (self.slot < 0) {
-            struct ls_slot_use fresh;
-            claim(&fresh, ls_pid);
-            self.slot = fresh.slot;
-            self.request_tail = fresh.request_tail;
-            self.reply_head = fresh.reply_head;
-            pthread_setspecific(release_key, (void *)1);  /* any non-NULL value runs the destructor */
-        }
         use->temporary = 0;
         use->slot = self.slot;
         use->request_tail = self.request_tail;
@@ -237,6 +266,7 @@ void ls_call_send(struct ls_slot_use *use, uint32_t op, uint32_t flags, const ui
 void ls_call_end(struct ls_slot_use *use) {
     if (use->temporary) {
         free_slot(use->slot);
+        if (use->temporary == 2) self.busy = 0;
         return;
     }
     self.request_tail = use->request_tail;
@@ -249,6 +279,7 @@ void ls_call_end(struct ls_slot_use *use) {
 static void after_fork_in_child(void) {
     self.slot = -1;
     self.busy = 0;
+    self.tid = 0;
     ls_pid = (pid_t)ls_raw(SYS_getpid, 0, 0, 0, 0, 0, 0);
 }
 

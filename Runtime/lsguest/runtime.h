@@ -62,7 +62,8 @@ extern pid_t ls_pid;
  * made inside a call (a signal handler) or by a vfork child. */
 struct ls_slot_use {
     int slot;
-    int temporary;
+    int temporary;           /* 0: the thread's own; 1: for this call only; 2: the same, for a
+                                thread that holds no slot of its own (channel.c, ls_call_begin) */
     uint64_t request_tail;   /* our producer counter on the request ring */
     uint64_t reply_head;     /* our consumer counter on the reply ring */
     uint8_t *payload;

@@ -163,6 +163,17 @@ struct PlaceholderTests {
         #expect(count(result.output, "fast open") >= 3, "\(result.output)")
     }
 
+    @Test("100 live threads share 64 slots")
+    func moreThreadsThanSlots() {
+        _ = guestRuntime
+        let program = RuntimeTests.compile("manythreads")
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--max-processes", "200", "--", program],
+                                timeoutSeconds: 30)
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("100 threads done\n"), "\(result.output)")
+        #expect(count(result.output, "fast getppid") == 5100, "\(result.output)")
+    }
+
     @Test("a shell redirects into /sandbox and cat reads it back")
     func shell() {
         _ = guestRuntime
