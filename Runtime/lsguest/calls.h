@@ -38,8 +38,8 @@ enum ls_kind {
     K_IOV_OUT,     /* struct iovec array scattered out; count argument `param`; result = bytes */
 };
 
-/* NULL pointer arguments travel as this value (no payload offset is this large). */
-#define LS_NULL_ARG UINT64_MAX
+/* NULL pointer arguments travel as LS_NULL_POINTER (liteshield_abi.h). */
+#define LS_NULL_ARG LS_NULL_POINTER
 
 #define V  { K_VAL, 0 }
 #define P  { K_PATH, 0 }

@@ -95,6 +95,11 @@ public final class ServiceDispatcher: Dispatcher, ProcessLifecycle, @unchecked S
             let info = try lite { call.name == "stat" ? try fs.stat(path) : try fs.lstat(path) }
             try memory.write(Self.kernelStat(info), to: a[1])
             return .returned(0)
+        case "newfstatat" where a[3] & 0x1000 != 0 && (try? memory.readString(a[1], limit: 1))?.isEmpty == true:
+            // fstatat(fd, "", AT_EMPTY_PATH): glibc's fstat, made inside libc (the trap path).
+            guard let file = handle(caller.pid, call.int32(0)) else { return nil }
+            try memory.write(Self.kernelStat(try lite { try file.handle.stat() }), to: a[2])
+            return .returned(0)
         case "newfstatat":
             guard call.int32(0) == PathResolver.currentDirectory,
                   let path = try served(memory.readPath(a[1])), let fs = fileSystem else { return nil }
