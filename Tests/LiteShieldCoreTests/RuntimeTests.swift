@@ -174,14 +174,17 @@ struct PlaceholderTests {
         #expect(count(result.output, "fast getppid") == 5100, "\(result.output)")
     }
 
-    @Test("a shell redirects into /sandbox and cat reads it back")
+    @Test("a shell redirects into /sandbox and cat reads it back, also after env -i and exec 3>")
     func shell() {
         _ = guestRuntime
-        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--allow-exec", "/bin/cat", "--",
-                                 "/bin/sh", "-c", "echo x > /sandbox/f; cat /sandbox/f; echo y >> /sandbox/f; cat < /sandbox/f"],
-                                timeoutSeconds: 30)
+        // `env -i` drops the environment: the exec wrappers put the runtime and the
+        // channel variable back. `exec 3>` takes a low number the channel once had.
+        let script = "echo x > /sandbox/f; cat /sandbox/f; echo y >> /sandbox/f; cat < /sandbox/f; "
+            + "env -i /bin/cat /sandbox/f; exec 3>/sandbox/h; echo three >&3; exec 3>&-; cat /sandbox/h"
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--allow-exec", "/bin/cat",
+                                 "--allow-exec", "/usr/bin/env", "--", "/bin/sh", "-c", script], timeoutSeconds: 30)
         #expect(result.exited && result.exitCode == 0, "\(result.summary)")
-        #expect(result.output.hasPrefix("x\nx\ny\n"), "\(result.output)")
+        #expect(result.output.hasPrefix("x\nx\ny\nx\ny\nthree\n"), "\(result.output)")
         // sh's redirections and cat's open are placeholders served by the fast path.
         #expect(count(result.output, "fast open") >= 3, "\(result.output)")
         #expect(count(result.output, "fast write") >= 2 && count(result.output, "fast read") >= 2, "\(result.output)")
