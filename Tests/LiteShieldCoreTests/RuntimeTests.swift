@@ -17,7 +17,16 @@ import Glibc
 let guestRuntime: String = {
     let output = packageRoot + "/.build/liblsguest.so"
     let temporary = output + ".\(getpid())"
-    let sources = ["channel", "fds", "serve", "trap", "wrappers"].map { packageRoot + "/Runtime/lsguest/\($0).c" }
+    // Every .c file of the runtime, as the Makefile's wildcard takes them.
+    var sources: [String] = []
+    if let directory = opendir(packageRoot + "/Runtime/lsguest") {
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasSuffix(".c") { sources.append(packageRoot + "/Runtime/lsguest/" + name) }
+        }
+        closedir(directory)
+    }
+    sources.sort()
     let result = runProcess(["/usr/bin/gcc", "-shared", "-fPIC", "-O2", "-fvisibility=hidden",
                              "-I", packageRoot + "/Sources/CLiteShim/include", "-I", packageRoot + "/Runtime/lsguest",
                              "-o", temporary] + sources + ["-lpthread"], timeoutSeconds: 120)
@@ -161,6 +170,19 @@ struct PlaceholderTests {
         #expect(count(result.output, "trap read") >= 1, "\(result.output)")
         #expect(count(result.output, "trap getppid") == 2, "\(result.output)")
         #expect(count(result.output, "fast open") >= 3, "\(result.output)")
+    }
+
+    @Test("syscall(2) of a served call is trapped; the wrapper is not")
+    func trapCounts() {
+        _ = guestRuntime
+        let program = RuntimeTests.compile("trapcost")
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--stats", "--", program, "300"], timeoutSeconds: 30)
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("getppid: wrapper"), "\(result.output)")
+        #expect(count(result.output, "fast getppid") == 300, "\(result.output)")
+        #expect(count(result.output, "trap getppid") == 300, "\(result.output)")
+        // getpid is not served: the trap filter lets it through to the kernel.
+        #expect(count(result.output, "trap getpid") == 0 && count(result.output, "guard getpid") == 0, "\(result.output)")
     }
 
     @Test("100 live threads share 64 slots")
