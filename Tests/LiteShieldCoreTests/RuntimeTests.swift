@@ -151,7 +151,7 @@ func count(_ output: String, _ name: String) -> Int {
 /// reaching the service (liteshield_abi.h, "Guest fds").
 @Suite("guest fds and the trap path (guest runtime)", .serialized)
 struct PlaceholderTests {
-    @Test("a LiteFS file as stdout, fork, F_DUPFD, close_range, stdio read-back, mmap, posix_spawn")
+    @Test("a LiteFS file as stdout, fork, F_DUPFD, close_range, stdio read-back, mmap, posix_spawn, SIGSYS kept")
     func placeholders() {
         _ = guestRuntime
         let program = RuntimeTests.compile("placeholders")
@@ -162,7 +162,8 @@ struct PlaceholderTests {
         #expect(!result.output.contains("FAIL"), "\(result.output)")
         for check in ["dup2 onto 1", "forked child wrote", "F_DUPFD", "close_range", "closed number is gone",
                       "stdio wrote through the placeholder", "mmap MAP_PRIVATE", "posix_spawn child wrote to the file",
-                      "trapped getppid", "errno kept across a trap"] {
+                      "trapped getppid", "errno kept across a trap", "own SIGSYS handler called for raise(SIGSYS)",
+                      "trap with every signal blocked", "mask kept, SIGSYS left out"] {
             #expect(result.output.contains("ok \(check)\n"), "\(check): \(result.output)")
         }
         // fopen/fread/fclose and syscall(2) are libc-internal: they came by the trap path.
