@@ -22,7 +22,15 @@ pid_t ls_pid;
 /* The calling thread's own slot: -1 until its first call. `busy` is set while a
  * call of this thread is on the wire: a call made meanwhile (by a signal
  * handler, or the SIGSYS handler for a call libc makes inside it) takes a
- * temporary slot instead, so neither call can read the other's reply. */
+ * temporary slot instead, so neither call can read the other's reply.
+ *
+ * Why not make such a nested call natively, as the first slice did: on a
+ * placeholder a native call acts on the channel memfd, which is wrong. Why not
+ * queue it on the thread's own ring: the interrupted call may sit between
+ * publishing its request and reading its reply, and the nested one would take
+ * that reply. A second slot costs one CAS and is async-signal-safe; when none
+ * is free the nested call waits like any other (the interrupted call's slot
+ * stays claimed, and the service answers it whatever the thread does). */
 struct thread_slot {
     int slot;
     int busy;

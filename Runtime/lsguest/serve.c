@@ -240,7 +240,7 @@ static long by_shape(long nr, const struct shape *s, const uint64_t a[6], const 
     /* Never a native call on a placeholder: the kernel would act on the channel
      * memfd itself (a write there overwrites the channel's header). A service
      * that cannot serve a call on its own fd gets EINVAL for it. */
-    if (route == 2) return -EINVAL;
+    if (route == 2) return nr == SYS_ioctl ? -ENOTTY : -EINVAL;
     return native(nr, a, &rw);
 }
 

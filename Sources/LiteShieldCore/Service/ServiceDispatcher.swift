@@ -112,7 +112,7 @@ public final class ServiceDispatcher: Dispatcher, ProcessLifecycle, @unchecked S
             try lite { call.name == "mkdir" ? try fs.mkdir(path, mode: UInt32(truncatingIfNeeded: a[1]) & 0o7777)
                                             : try fs.unlink(path) }
             return .returned(0)
-        case "read", "write", "pread64", "pwrite64", "close", "lseek", "fstat", "fcntl":
+        case "read", "write", "pread64", "pwrite64", "close", "lseek", "fstat", "fcntl", "fsync", "fdatasync":
             guard let file = handle(caller.pid, call.int32(0)) else {
                 return call.int32(0) >= Int32(LS_SERVICE_FD_BASE) ? .failed(.EBADF) : nil
             }
@@ -231,6 +231,8 @@ public final class ServiceDispatcher: Dispatcher, ProcessLifecycle, @unchecked S
         case "fstat":
             try memory.write(Self.kernelStat(try lite { try file.stat() }), to: a[1])
             return .returned(0)
+        case "fsync", "fdatasync":
+            return .returned(0)   // the image is a shared mapping, written back by the kernel
         case "fcntl":
             switch Int32(truncatingIfNeeded: a[1]) {
             case F_GETFL: return .returned(Int64(open.flags))
