@@ -221,3 +221,41 @@ LS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]) 
     return r;
 }
 LS_EXPORT int execvp(const char *file, char *const argv[]) { return execvpe(file, argv, environ); }
+
+/* ---------------------------------------------------------------------------
+ * _FORTIFY_SOURCE entry points: Debian builds its programs with it, and their
+ * open/read/readlink/getcwd calls then reach these symbols instead of the
+ * plain ones (libc would make them from its own text: the trap path, slower).
+ * The checks are glibc's: a buffer smaller than the length is a fatal error.
+ * ------------------------------------------------------------------------- */
+extern void __chk_fail(void) __attribute__((noreturn));
+
+LS_EXPORT int __open_2(const char *path, int flags) { return open(path, flags); }
+LS_EXPORT int __open64_2(const char *path, int flags) { return open(path, flags); }
+LS_EXPORT int __openat_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+LS_EXPORT int __openat64_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+
+LS_EXPORT ssize_t __read_chk(int fd, void *buffer, size_t n, size_t room) {
+    if (n > room) __chk_fail();
+    return read(fd, buffer, n);
+}
+LS_EXPORT ssize_t __pread_chk(int fd, void *buffer, size_t n, off_t at, size_t room) {
+    if (n > room) __chk_fail();
+    return pread(fd, buffer, n, at);
+}
+LS_EXPORT ssize_t __pread64_chk(int fd, void *buffer, size_t n, off64_t at, size_t room) {
+    if (n > room) __chk_fail();
+    return pread64(fd, buffer, n, at);
+}
+LS_EXPORT ssize_t __readlink_chk(const char *path, char *buffer, size_t n, size_t room) {
+    if (n > room) __chk_fail();
+    return readlink(path, buffer, n);
+}
+LS_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buffer, size_t n, size_t room) {
+    if (n > room) __chk_fail();
+    return readlinkat(dirfd, path, buffer, n);
+}
+LS_EXPORT char *__getcwd_chk(char *buffer, size_t size, size_t room) {
+    if (size > room) __chk_fail();
+    return getcwd(buffer, size);
+}
