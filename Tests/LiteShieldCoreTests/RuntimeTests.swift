@@ -161,7 +161,7 @@ struct PlaceholderTests {
         #expect(result.output.contains("placeholders passed\n"), "\(result.output)")
         #expect(!result.output.contains("FAIL"), "\(result.output)")
         for check in ["dup2 onto 1", "forked child wrote", "F_DUPFD", "close_range", "closed number is gone",
-                      "stdio wrote through the placeholder", "mmap MAP_PRIVATE", "posix_spawn child wrote to the file",
+                      "stdio wrote through the placeholder", "mmap MAP_PRIVATE", "writev", "readv", "posix_spawn child wrote to the file",
                       "trapped getppid", "errno kept across a trap", "own SIGSYS handler called for raise(SIGSYS)",
                       "trap with every signal blocked", "mask kept, SIGSYS left out"] {
             #expect(result.output.contains("ok \(check)\n"), "\(check): \(result.output)")

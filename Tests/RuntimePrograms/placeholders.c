@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +83,16 @@ int main(int argc, char **argv) {
     check(mmap(0, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED && errno == ENODEV, "mmap MAP_SHARED is ENODEV", "mmap");
     struct stat st;
     check(fstat(fd, &st) == 0 && st.st_size == (off_t)got, "fstat of a placeholder", "fstat");
+    close(fd);
+
+    /* writev gathers, readv scatters: iovec arrays through the payload. */
+    fd = open("/sandbox/vectors", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    struct iovec out[3] = { { "ab", 2 }, { "", 0 }, { "cdef", 4 } };
+    check(writev(fd, out, 3) == 6, "writev", "writev");
+    char first[3] = { 0 }, second[4] = { 0 };
+    struct iovec in[2] = { { first, 2 }, { second, 3 } };
+    lseek(fd, 0, SEEK_SET);
+    check(readv(fd, in, 2) == 5 && !strcmp(first, "ab") && !strcmp(second, "cde"), "readv", "readv");
     close(fd);
 
     /* posix_spawn: its child runs on our memory (CLONE_VM) and makes its dup2 from

@@ -112,7 +112,7 @@ public final class ServiceDispatcher: Dispatcher, ProcessLifecycle, @unchecked S
             try lite { call.name == "mkdir" ? try fs.mkdir(path, mode: UInt32(truncatingIfNeeded: a[1]) & 0o7777)
                                             : try fs.unlink(path) }
             return .returned(0)
-        case "read", "write", "pread64", "pwrite64", "close", "lseek", "fstat", "fcntl", "fsync", "fdatasync":
+        case "read", "write", "pread64", "pwrite64", "readv", "writev", "close", "lseek", "fstat", "fcntl", "fsync", "fdatasync":
             guard let file = handle(caller.pid, call.int32(0)) else {
                 return call.int32(0) >= Int32(LS_SERVICE_FD_BASE) ? .failed(.EBADF) : nil
             }
@@ -225,6 +225,28 @@ public final class ServiceDispatcher: Dispatcher, ProcessLifecycle, @unchecked S
             guard Int64(bitPattern: a[3]) >= 0 else { return .failed(.EINVAL) }
             let bytes = try memory.read(a[1], count: Int(min(a[2], 1 << 20)))
             return .returned(Int64(try lite { try file.write(bytes, at: a[3]) }))
+        case "readv", "writev":
+            // The iovec array, copied once and checked: at most 1024 entries.
+            let count = Int(Int32(truncatingIfNeeded: a[2]))
+            guard count >= 0 && count <= 1024 else { return .failed(.EINVAL) }
+            let raw = try memory.read(a[1], count: count * 16)
+            func word(_ i: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(raw[i + $1]) << (8 * UInt64($1)) } }
+            let vectors = (0..<count).map { (base: word($0 * 16), length: min(word($0 * 16 + 8), 1 << 20)) }
+            var total: Int64 = 0
+            for vector in vectors where vector.length > 0 {
+                if call.name == "writev" {
+                    let bytes = try memory.read(vector.base, count: Int(vector.length))
+                    let n = try lite { try file.write(bytes) }
+                    total += Int64(n)
+                    if n < bytes.count { break }
+                } else {
+                    let bytes = try lite { try file.read(count: Int(vector.length)) }
+                    try memory.write(bytes, to: vector.base)
+                    total += Int64(bytes.count)
+                    if bytes.count < Int(vector.length) { break }
+                }
+            }
+            return .returned(total)
         case "lseek":
             guard let origin = SeekOrigin(rawValue: Int32(truncatingIfNeeded: a[2])) else { return .failed(.EINVAL) }
             return .returned(Int64(try lite { try file.seek(Int64(bitPattern: a[1]), from: origin) }))
