@@ -142,6 +142,7 @@ static long remote(long nr, const struct shape *s, const uint64_t original[6], c
             long n = 0;
             for (; n < count && used < room; n++) {
                 size_t length = iov[n].iov_len;
+                if (length && !iov[n].iov_base) { result = -EFAULT; goto done; }
                 if (length > room - used) length = room - used;
                 uint32_t at = TAKE(length);
                 if (k->kind == K_IOV_IN) memcpy(payload + at, iov[n].iov_base, length);
