@@ -15,11 +15,11 @@ build: deps runtime
 
 # The guest runtime: plain C, no Swift runtime, loaded into guests with LD_PRELOAD.
 # `liteshield run --runtime` finds it in .build/ (two levels above its binary).
-RUNTIME_SOURCES := $(wildcard Runtime/lsguest/*.c) Sources/CLiteShim/include/liteshield_abi.h
+RUNTIME_SOURCES := $(wildcard Runtime/lsguest/*.c) $(wildcard Runtime/lsguest/*.h) Sources/CLiteShim/include/liteshield_abi.h
 runtime: .build/liblsguest.so
 .build/liblsguest.so: $(RUNTIME_SOURCES)
 	@mkdir -p .build
-	gcc -shared -fPIC -O2 -Wall -Wextra -fvisibility=hidden -I Sources/CLiteShim/include \
+	gcc -shared -fPIC -O2 -Wall -Wextra -fvisibility=hidden -I Sources/CLiteShim/include -I Runtime/lsguest \
 		-o $@ $(filter %.c,$^) -lpthread
 
 # Every test: the Swift test suites, then the package-level checks.

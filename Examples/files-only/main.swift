@@ -14,9 +14,14 @@ import LiteSystem
 import Glibc
 #endif
 
+func report(_ line: String) {
+    var line = line + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    fputs("usage: files-only IMAGE PROGRAM [ARGS...]\n", stderr)
+    report("usage: files-only IMAGE PROGRAM [ARGS...]")
     exit(2)
 }
 let image = arguments[1], program = arguments[2]
@@ -24,7 +29,7 @@ let image = arguments[1], program = arguments[2]
 // The output file: the plugin writes to it; this host reads it afterwards.
 var template = Array("/tmp/files-only-output-XXXXXX".utf8CString)
 let output = mkstemp(&template)
-guard output >= 0 else { fputs("files-only: mkstemp: \(Errno.current)\n", stderr); exit(1) }
+guard output >= 0 else { report("files-only: mkstemp: \(Errno.current)"); exit(1) }
 unlink(String(cString: template))
 
 var builder = SandboxBuilder()
@@ -39,21 +44,21 @@ builder.policy.fileSizeLimit = 16 << 20
 builder.stdio = (input: open("/dev/null", O_RDONLY), output: output, error: output)
 
 let sandbox: Sandbox
-do { sandbox = try builder.build() } catch { fputs("files-only: \(error)\n", stderr); exit(1) }
+do { sandbox = try builder.build() } catch { report("files-only: \(error)"); exit(1) }
 
-let exit: GuestExit
+let ended: GuestExit
 do {
-    exit = try sandbox.run(program, arguments: Array(arguments[2...]), environment: ["PATH=/usr/bin:/bin", "HOME=/"])
+    ended = try sandbox.run(program, arguments: Array(arguments[2...]), environment: ["PATH=/usr/bin:/bin", "HOME=/"])
 } catch {
-    fputs("files-only: \(error)\n", stderr)
-    Glibc.exit(1)
+    report("files-only: \(error)")
+    exit(1)
 }
 var captured: [UInt8] = []
 var chunk = [UInt8](repeating: 0, count: 4096)
 lseek(output, 0, SEEK_SET)
 while case let n = read(output, &chunk, chunk.count), n > 0 { captured += chunk[..<n] }
-let served = sandbox.statistics.channel.map { $0.total } ?? 0
+let served = sandbox.statistics.channel.map { $0.count(.fast) + $0.count(.trap) } ?? 0
 sandbox.close()
 
-print("plugin \(program) ended: \(exit); \(served) calls served by the sandbox's services; its output:")
+print("plugin \(program) ended: \(ended); \(served) calls served by the sandbox's services; its output:")
 print(String(decoding: captured, as: UTF8.self), terminator: "")

@@ -9,19 +9,24 @@ struct StatisticsTable {
     init(_ statistics: SandboxStatistics) {
         let fast = statistics.channel?.byName(.fast) ?? [:]
         let trap = statistics.channel?.byName(.trap) ?? [:]
-        let guardServed = statistics.guardPath.servedByName
         let host = statistics.guardPath.hostByName
+        var guardServed: [String: Int] = [:]
+        for (name, stops) in statistics.guardPath.stopsByName where stops - (host[name] ?? 0) > 0 {
+            guardServed[name] = stops - (host[name] ?? 0)
+        }
         let names = Set(fast.keys).union(trap.keys).union(guardServed.keys).union(host.keys).sorted()
-        var lines = ["liteshield: stats: system calls by path (fast: libc wrapper over the channel; trap: raw call caught in the guest;",
+        var lines: [String] = ["liteshield: stats: system calls by path (fast: libc wrapper over the channel; trap: raw call caught in the guest;",
                      "liteshield: stats: guard: seccomp stop served or refused by the guard; host: let through by the guard to the kernel)",
                      "liteshield: stats:   " + "call".padding(22) + "fast".leftPadded(9) + "trap".leftPadded(9) + "guard".leftPadded(9) + "host".leftPadded(9)]
         var totals = [0, 0, 0, 0]
         for name in names {
-            let row = [fast[name] ?? 0, trap[name] ?? 0, guardServed[name] ?? 0, host[name] ?? 0]
+            let row: [Int] = [fast[name] ?? 0, trap[name] ?? 0, guardServed[name] ?? 0, host[name] ?? 0]
             for i in 0..<4 { totals[i] += row[i] }
-            lines.append("liteshield: stats:   " + name.padding(22) + row.map { String($0).leftPadded(9) }.joined())
+            let cells: [String] = row.map { String($0).leftPadded(9) }
+            lines.append("liteshield: stats:   " + name.padding(22) + cells.joined())
         }
-        lines.append("liteshield: stats:   " + "total".padding(22) + totals.map { String($0).leftPadded(9) }.joined())
+        let totalCells: [String] = totals.map { String($0).leftPadded(9) }
+        lines.append("liteshield: stats:   " + "total".padding(22) + totalCells.joined())
         lines.append("liteshield: stats: host calls the guard let run: "
                      + (host.isEmpty ? "none" : host.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         lines.append("liteshield: stats: every other host call is one of the policy's allowed calls (`liteshield policy`), which the filter lets through without a stop")

@@ -89,7 +89,7 @@ public final class Sandbox: @unchecked Sendable {
         let ownPIDs = policy.namespaces.contains(.pid)
         let stdio = configuration.stdio
         do {
-            let created = try Channel.create(geometry: ChannelDispatcher.defaultGeometry, name: "liteshield-guest-channel")
+            let created = try Channel.create(geometry: ChannelDispatcher.defaultGeometry(), name: "liteshield-guest-channel")
             service = SandboxService(mounts: mounts, policy: policy,
                                      channelFD: runtimeLibrary == nil ? nil : created.region.fd,
                                      stdoutSink: stdio.output, stderrSink: stdio.error, stdinSource: stdio.input,
@@ -150,8 +150,8 @@ public final class Sandbox: @unchecked Sendable {
             environment.append("LD_PRELOAD=\(runtimeLibrary)")
         }
         let sandboxGuard = try Guard.launch(program: program, arguments: arguments, environment: environment,
-                                            policy: policy, dispatcher: service, stdio: fds,
-                                            trace: configuration.trace, lifecycle: Lifecycle(service: service, channel: channel))
+                                            policy: policy, dispatcher: service,
+                                            lifecycle: channel ?? service, stdio: fds, trace: configuration.trace)
         ls_forward_signals_to(sandboxGuard.guestPID)
         let result = sandboxGuard.wait()
         ls_forward_signals_to(0)
@@ -175,19 +175,4 @@ public final class Sandbox: @unchecked Sendable {
     }
 
     deinit { close() }
-}
-
-/// The guard's view of processes, told to the service (fd tables, cwd) and to
-/// the channel (slots of an ended process go back at once).
-struct Lifecycle: ProcessLifecycle {
-    let service: SandboxService
-    let channel: ChannelDispatcher?
-    func processCreated(_ child: Int32, parent: Int32, sharesFiles: Bool, isThread: Bool) {
-        service.processCreated(child, parent: parent, sharesFiles: sharesFiles, isThread: isThread)
-    }
-    func processExecuted(_ pid: Int32) { service.processExecuted(pid) }
-    func processExited(_ pid: Int32) {
-        service.processExited(pid)
-        channel?.processExited(pid)
-    }
 }

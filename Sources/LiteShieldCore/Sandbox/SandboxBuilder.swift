@@ -73,7 +73,7 @@ public struct SandboxBuilder: Sendable {
         ["/usr", "/lib", "/lib64", "/bin", "/sbin",
          "/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/localtime",
          "/etc/os-release", "/etc/hosts", "/etc/alternatives", "/etc/ssl", "/etc/mime.types"]
-            .filter { path in access(path, F_OK) == 0 }
+            .filter { (path: String) in access(path, F_OK) == 0 }
             .map { HostMount(hostPath: $0) }
 
     /// Puts the parts together: formats or mounts the image, starts the service
