@@ -40,9 +40,9 @@ extension SandboxService {
         }
         // An offset pointer: use and advance *offset instead of the file offset.
         var readPosition: UInt64?
-        if inputOffset != 0 { readPosition = try offsetArgument(loadLE(try memory.read(inputOffset, count: 8), 0)) }
+        if !memory.isNull(inputOffset) { readPosition = try offsetArgument(loadLE(try memory.read(inputOffset, count: 8), 0)) }
         var writePosition: UInt64?
-        if let outputOffset, outputOffset != 0 { writePosition = try offsetArgument(loadLE(try memory.read(outputOffset, count: 8), 0)) }
+        if let outputOffset, !memory.isNull(outputOffset) { writePosition = try offsetArgument(loadLE(try memory.read(outputOffset, count: 8), 0)) }
         let bytes = try read(source, count: count, at: readPosition)
         let written = bytes.isEmpty ? 0 : try write(target, bytes, at: writePosition)
         if let readPosition {

@@ -26,7 +26,8 @@ extension SandboxService {
         switch resolved.node {
         case .host, .kernelFD:
             if case .host = resolved.node,
-               flags & OpenFlagBits.accessMode != 0 || flags & (OpenFlagBits.create | OpenFlagBits.truncate | OpenFlagBits.temporaryFile) != 0 {
+               flags & OpenFlagBits.accessMode != 0 || flags & (OpenFlagBits.create | OpenFlagBits.truncate) != 0
+               || flags & OpenFlagBits.temporaryFile == OpenFlagBits.temporaryFile {
                 note("\"\(requested)\": host files are read-only")
                 throw .EROFS
             }

@@ -383,10 +383,10 @@ extension SandboxService {
         let a = call.arguments, dirfd = call.int32(0)
         guard a[3] & ~(Self.noFollowFlag | Self.emptyPathFlag) == 0 else { throw .EINVAL }
         let resolved: ResolvedPath
-        var pathEmpty = a[1] == 0
+        var pathEmpty = memory.isNull(a[1])
         if !pathEmpty && a[3] & Self.emptyPathFlag != 0 { pathEmpty = try memory.readString(a[1], limit: 1).isEmpty }
         if pathEmpty {
-            guard dirfd != PathResolver.currentDirectory || a[1] != 0 else { throw .EFAULT }
+            guard dirfd != PathResolver.currentDirectory || !memory.isNull(a[1]) else { throw .EFAULT }
             if dirfd == PathResolver.currentDirectory {
                 resolved = try resolve(".", dirfd: dirfd, caller, note)
             } else {
@@ -397,7 +397,7 @@ extension SandboxService {
             resolved = try resolve(memory.readPath(a[1]), dirfd: dirfd, caller, follow: a[3] & Self.noFollowFlag == 0, note)
         }
         var updates: [TimeUpdate] = [.now, .now]
-        if a[2] != 0 {
+        if !memory.isNull(a[2]) {
             let raw = try memory.read(a[2], count: 32)
             for i in 0..<2 {
                 let seconds = Int64(bitPattern: loadLE(raw, 16 * i)), nanoseconds = Int64(bitPattern: loadLE(raw, 16 * i + 8))

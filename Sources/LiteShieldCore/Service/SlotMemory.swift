@@ -5,6 +5,7 @@
 // path reads the payload here. The range is shared memory the guest can rewrite
 // at any time: every read copies.
 
+import CLiteShim
 import LiteSystem
 
 /// What serving one request left behind besides its outcome.
@@ -65,6 +66,8 @@ struct SlotMemory: GuestMemory {
     /// (LS_ERROR_RUN_NATIVE); a pinned path goes back in the reply's payload and
     /// the runtime makes the call with it, which the filter and the guard check
     /// afresh. Only the last pin of a call survives (a call rewrites one path).
+    func isNull(_ address: UInt64) -> Bool { address == UInt64.max }  // LS_NULL_POINTER (UINT64_MAX does not import)
+
     func pin(_ bytes: [UInt8]) throws(Errno) -> UInt64 {
         scratch.pinnedAddress = SlotMemory.pinnedBase + UInt64(bytes.count)
         scratch.pinned = bytes
