@@ -27,6 +27,9 @@ struct StatisticsTable {
         }
         let totalCells: [String] = totals.map { String($0).leftPadded(9) }
         lines.append("liteshield: stats:   " + "total".padding(22) + totalCells.joined())
+        if let channel = statistics.channel {
+            lines.append("liteshield: stats: channel: \(channel.served) served, \(channel.native) sent back to run natively")
+        }
         lines.append("liteshield: stats: host calls the guard let run: "
                      + (host.isEmpty ? "none" : host.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         lines.append("liteshield: stats: every other host call is one of the policy's allowed calls (`liteshield policy`), which the filter lets through without a stop")

@@ -211,15 +211,6 @@ func run(_ arguments: [String]) -> Never {
     let useRuntime = runtimeChoice ?? hasImage
     if useRuntime && !hasImage { builder.root = .fresh(bytes: 64 << 20) }
     builder.guestRuntime = useRuntime ? .automatic : .none
-    if hasImage || useRuntime {
-        // A container: the programs on the read-only system mounts may run one
-        // another (a shell, a pipeline, python's subprocess). Without an image the
-        // sandbox stays as strict as the boundary issue made it: only PROGRAM and
-        // what --allow-exec names.
-        for directory in ["/usr/bin/", "/usr/sbin/"] where !builder.policy.executables.contains(directory) {
-            builder.policy.executables.append(directory)
-        }
-    }
     if getuid() != 0 { builder.policy.guestUser = nil }
     if traceCalls { builder.trace = { @Sendable line in printError("liteshield: " + line + "\n") } }
 

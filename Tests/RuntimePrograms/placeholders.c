@@ -33,7 +33,7 @@ static void check(int ok, const char *name, const char *detail) {
 
 int main(int argc, char **argv) {
     const char *echo = argc > 1 ? argv[1] : "/bin/echo";
-    int fd = open("/sandbox/out.txt", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    int fd = open("/tmp/out.txt", O_CREAT | O_RDWR | O_TRUNC, 0644);
     check(fd >= 3 && fd < 64, "open gives a low kernel number", "fd");
 
     /* stdout onto the file: printf's buffered write goes through the placeholder. */
@@ -68,7 +68,7 @@ int main(int argc, char **argv) {
     close(fd);
 
     /* Read back through stdio: fopen/fgets/fclose make their calls inside libc. */
-    FILE *f = fopen("/sandbox/out.txt", "r");
+    FILE *f = fopen("/tmp/out.txt", "r");
     check(f != 0, "fopen", "fopen");
     char text[256] = { 0 };
     size_t got = f ? fread(text, 1, sizeof text - 1, f) : 0;
@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
           "stdio wrote through the placeholder", text);
 
     /* A private mapping of a placeholder is a copy of the file. */
-    fd = open("/sandbox/out.txt", O_RDONLY);
+    fd = open("/tmp/out.txt", O_RDONLY);
     char *map = mmap(0, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
     check(map != MAP_FAILED && memcmp(map, "line from parent\n", 17) == 0, "mmap MAP_PRIVATE", "mmap");
     check(mmap(0, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED && errno == ENODEV, "mmap MAP_SHARED is ENODEV", "mmap");
@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
     close(fd);
 
     /* writev gathers, readv scatters: iovec arrays through the payload. */
-    fd = open("/sandbox/vectors", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    fd = open("/tmp/vectors", O_CREAT | O_RDWR | O_TRUNC, 0644);
     struct iovec out[3] = { { "ab", 2 }, { "", 0 }, { "cdef", 4 } };
     check(writev(fd, out, 3) == 6, "writev", "writev");
     char first[3] = { 0 }, second[4] = { 0 };
@@ -97,7 +97,7 @@ int main(int argc, char **argv) {
 
     /* posix_spawn: its child runs on our memory (CLONE_VM) and makes its dup2 from
      * libc: trapped, and sent in the child's name. */
-    fd = open("/sandbox/spawned.txt", O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open("/tmp/spawned.txt", O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fd, 1);
@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
     check(rc == 0, "posix_spawn", "posix_spawn");
     if (rc == 0) waitpid(spawned, &status, 0);
     close(fd);
-    f = fopen("/sandbox/spawned.txt", "r");
+    f = fopen("/tmp/spawned.txt", "r");
     memset(text, 0, sizeof text);
     if (f) { fread(text, 1, sizeof text - 1, f); fclose(f); }
     check(strcmp(text, "spawned child\n") == 0, "posix_spawn child wrote to the file", text);

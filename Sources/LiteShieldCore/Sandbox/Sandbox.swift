@@ -22,7 +22,11 @@ public final class Sandbox: @unchecked Sendable {
     private let removeImageOnClose: Bool
     /// The guest runtime loaded into guests, if any.
     public let runtimeLibrary: String?
-    public let service: SandboxService
+    /// The μkernel service (nil in a sandbox with neither an image nor the runtime,
+    /// whose guests see host files through the guard alone).
+    public let service: SandboxService?
+    /// What serves the guard path: the service, or the host-file dispatcher.
+    private let dispatcher: any Dispatcher
     private let channel: ChannelDispatcher?
     private var policy: SandboxPolicy
     private let guardStatistics = Mutex(GuardStatistics())
@@ -88,12 +92,27 @@ public final class Sandbox: @unchecked Sendable {
         // In its own pid namespace the guest's first process sees parent 0.
         let ownPIDs = policy.namespaces.contains(.pid)
         let stdio = configuration.stdio
+        if fileSystem == nil && runtimeLibrary == nil {
+            // The boundary issue's sandbox: no service of its own; host files the
+            // policy shows, read-only, through the guard alone.
+            if let moved = hostMounts.first(where: { $0.guestPath != $0.hostPath }) {
+                throw SystemCallError(.EINVAL, "mount", object: "\(moved.hostPath) at \(moved.guestPath)",
+                                      hint: "a host directory seen at another path needs the service: give the sandbox an image (--image or --fresh)")
+            }
+            service = nil
+            dispatcher = HostFileDispatcher(policy: policy, stdoutSink: stdio.output, stderrSink: stdio.error)
+            channel = nil
+            self.policy = policy
+            return
+        }
         do {
             let created = try Channel.create(geometry: ChannelDispatcher.defaultGeometry(), name: "liteshield-guest-channel")
-            service = SandboxService(mounts: mounts, policy: policy,
-                                     channelFD: runtimeLibrary == nil ? nil : created.region.fd,
-                                     stdoutSink: stdio.output, stderrSink: stdio.error, stdinSource: stdio.input,
-                                     rootParent: ownPIDs ? 0 : getpid(), guestSeesHostPIDs: !ownPIDs)
+            let service = SandboxService(mounts: mounts, policy: policy,
+                                         channelFD: runtimeLibrary == nil ? nil : created.region.fd,
+                                         stdoutSink: stdio.output, stderrSink: stdio.error, stdinSource: stdio.input,
+                                         rootParent: ownPIDs ? 0 : getpid(), guestSeesHostPIDs: !ownPIDs)
+            self.service = service
+            dispatcher = service
             if runtimeLibrary != nil {
                 let dispatcher = try ChannelDispatcher(channel: created, dispatcher: service, trace: configuration.trace)
                 try dispatcher.start()
@@ -150,7 +169,7 @@ public final class Sandbox: @unchecked Sendable {
             environment.append("LD_PRELOAD=\(runtimeLibrary)")
         }
         let sandboxGuard = try Guard.launch(program: program, arguments: arguments, environment: environment,
-                                            policy: policy, dispatcher: service,
+                                            policy: policy, dispatcher: dispatcher,
                                             lifecycle: channel ?? service, stdio: fds, trace: configuration.trace)
         ls_forward_signals_to(sandboxGuard.guestPID)
         let result = sandboxGuard.wait()
