@@ -120,7 +120,11 @@ enum ls_kind {
     S(SYS_getcwd,      R_ALWAYS,  0, OUT(1), V, V, V, V, V) \
     S(SYS_umask,       R_ALWAYS,  0, V, V, V, V, V, V) \
     S(SYS_ioctl,       R_FD,      0, V, V, V, V, V, V) \
-    S(SYS_getppid,     R_ALWAYS,  0, V, V, V, V, V, V)
+    S(SYS_getppid,     R_ALWAYS,  0, V, V, V, V, V, V) \
+    S(SYS_getuid,      R_ALWAYS,  0, V, V, V, V, V, V) \
+    S(SYS_geteuid,     R_ALWAYS,  0, V, V, V, V, V, V) \
+    S(SYS_getgid,      R_ALWAYS,  0, V, V, V, V, V, V) \
+    S(SYS_getegid,     R_ALWAYS,  0, V, V, V, V, V, V)
 
 /*
  * The interposed libc symbols. W(return type, symbol, parameters, arguments as
@@ -197,6 +201,10 @@ enum ls_kind {
     W(int,     fstatfs64,   (int fd, struct statfs64 *s),                     (U(fd), U(s)), SYS_fstatfs) \
     W(int,     chdir,       (const char *p),                                  (U(p)), SYS_chdir) \
     W(int,     fchdir,      (int fd),                                         (U(fd)), SYS_fchdir) \
-    W(pid_t,   getppid,     (void),                                           (0), SYS_getppid)
+    W(pid_t,   getppid,     (void),                                           (0), SYS_getppid) \
+    W(uid_t,   getuid,      (void),                                           (0), SYS_getuid) \
+    W(uid_t,   geteuid,     (void),                                           (0), SYS_geteuid) \
+    W(gid_t,   getgid,      (void),                                           (0), SYS_getgid) \
+    W(gid_t,   getegid,     (void),                                           (0), SYS_getegid)
 
 #endif

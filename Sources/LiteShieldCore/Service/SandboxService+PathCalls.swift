@@ -139,6 +139,16 @@ extension SandboxService {
         case "getppid":
             guard let parent = parent(of: caller.pid) else { return nil }
             return .returned(Int64(parent))
+        case "getuid", "geteuid", "getgid", "getegid":
+            // Credentials are fixed at spawn (every set*id call is denied), so the
+            // first guest's, read once from the kernel, are every guest's.
+            guard let ids = credentials(of: caller.pid) else { return nil }
+            switch call.name {
+            case "getuid": return .returned(Int64(ids.uid))
+            case "geteuid": return .returned(Int64(ids.euid))
+            case "getgid": return .returned(Int64(ids.gid))
+            default: return .returned(Int64(ids.egid))
+            }
         default:
             return nil
         }

@@ -140,3 +140,34 @@ extension SandboxService {
         return Int32(String(decoding: fields[1], as: UTF8.self))
     }
 }
+
+// MARK: credentials
+
+extension SandboxService {
+    struct Credentials: Sendable { var uid, euid, gid, egid: UInt32 }
+
+    /// The guest's real and effective ids as its own kernel view shows them
+    /// (the "Uid:" and "Gid:" lines of /proc/PID/status, which a user namespace
+    /// maps), read once: credentials cannot change inside the sandbox.
+    func credentials(of pid: Int32) -> Credentials? {
+        if let known = state.withLock({ $0.credentials }) { return known }
+        let fd = Glibc.open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = Glibc.read(fd, &buffer, buffer.count)
+        guard n > 0 else { return nil }
+        var ids: [String: [UInt32]] = [:]
+        for line in buffer[..<n].split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(whereSeparator: { $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: " ") })
+            guard let key = fields.first, key.last == UInt8(ascii: ":") else { continue }
+            let name = String(decoding: key, as: UTF8.self)
+            guard name == "Uid:" || name == "Gid:" else { continue }
+            ids[name] = fields.dropFirst().compactMap { UInt32(String(decoding: $0, as: UTF8.self)) }
+        }
+        guard let uid = ids["Uid:"], let gid = ids["Gid:"], uid.count >= 2, gid.count >= 2 else { return nil }
+        let found = Credentials(uid: uid[0], euid: uid[1], gid: gid[0], egid: gid[1])
+        state.withLock { $0.credentials = found }
+        return found
+    }
+}

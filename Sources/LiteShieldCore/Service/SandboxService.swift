@@ -55,6 +55,8 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
         var locks = RecordLockTable()
         /// Parents read from /proc for processes the guard did not report.
         var hostParents: [Int32: Int32] = [:]
+        /// The guests' credentials, once read (they are fixed at spawn).
+        var credentials: Credentials?
     }
     let state = Mutex(State())
 
