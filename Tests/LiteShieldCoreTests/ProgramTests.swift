@@ -170,6 +170,24 @@ struct ProgramTests {
         #expect(hostSecret.exited && hostSecret.exitCode != 0 && !hostSecret.output.contains("root:"), "\(hostSecret.summary)")
     }
 
+    @Test("the files-only example: a second composition keeps its writes on a persistent image and shows no /proc")
+    func filesOnlyComposition() throws {
+        _ = guestRuntime
+        let image = Self.scratch + "/plugin.ext2"
+        let made = runProcess(["/usr/sbin/mke2fs", "-q", "-F", "-t", "ext2", image, "16M"])
+        try #require(made.exited && made.exitCode == 0, "\(made.summary)")
+        let filesOnly = String(liteshieldPath.dropLast("liteshield".count)) + "files-only"
+        let first = runProcess([filesOnly, image, "/usr/bin/touch", "/made-by-plugin"])
+        #expect(first.exited && first.exitCode == 0 && first.output.contains("ended: exit 0"), "\(first.summary)")
+        let second = runProcess([filesOnly, image, "/usr/bin/ls", "/"])
+        #expect(second.output.contains("made-by-plugin\n"), "\(second.summary)")
+        let proc = runProcess([filesOnly, image, "/usr/bin/cat", "/proc/meminfo"])
+        #expect(proc.output.contains("ended: exit 1") && proc.output.contains("No such file"), "\(proc.summary)")
+        let listed = runProcess(["/usr/sbin/debugfs", "-R", "ls -l /", image])
+        #expect(listed.output.contains("made-by-plugin"), "\(listed.summary)")
+        unlink(image)
+    }
+
     static func compileGuestProgram(_ name: String, flags: [String]) -> String {
         let output = scratch + "/" + name
         let failures = compileC([(packageRoot + "/Tests/GuestPrograms/\(name).c", output)], extraFlags: flags)
