@@ -62,8 +62,10 @@ static int routed(const struct shape *s, const uint64_t a[6]) {
     case R_ALWAYS: return 1;
     case R_FD: return ls_fd_is_placeholder((long)(int)a[s->fd_arg]) ? 2 : 0;
     case R_WRITE: {
+        /* write/writev pass the filter for the guest's kernel fds (stdio, pipes):
+         * only pwrite64 on stdout/stderr still goes by the service, which bridges it. */
         int fd = (int)a[s->fd_arg];
-        return ls_fd_is_placeholder(fd) ? 2 : fd == 1 || fd == 2;
+        return ls_fd_is_placeholder(fd) ? 2 : s == &shapes[SYS_pwrite64] && (fd == 1 || fd == 2);
     }
     case R_PATH:
         for (int i = 0; i < 6; i++) {

@@ -66,8 +66,8 @@ struct FilterTests {
     @Test("once the guest runtime traps delegated calls in-process, they compile to TRAP")
     func delegatedTrap() throws {
         let machine = BPFInterpreter(FilterCompiler(table: .standard, delegatedAction: .trap).compile())
-        let write = Int32(SyscallTable.number(of: "write")!), execve = Int32(SyscallTable.number(of: "execve")!)
-        #expect(try machine.run(SeccompInput(number: write)) == .trap)
+        let open = Int32(SyscallTable.number(of: "openat")!), execve = Int32(SyscallTable.number(of: "execve")!)
+        #expect(try machine.run(SeccompInput(number: open)) == .trap)
         #expect(try machine.run(SeccompInput(number: execve)) == .trace)  // monitored calls stay with the guard
     }
 

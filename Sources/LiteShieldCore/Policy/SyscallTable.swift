@@ -86,13 +86,15 @@ extension SyscallTable {
     /// threads, signals and the fds it already holds — and every fd a guest holds
     /// was handed over at spawn or opened read-only through the guard.
     public static let standard = SyscallTable([
-        // MARK: allowed — the host calls a guest may make directly (23)
+        // MARK: allowed — the host calls a guest may make directly (25)
         ("read", .allowed(reason: "reads an fd the guest already holds; every such fd was checked when opened")),
         ("pread64", .allowed(reason: "as read, at an offset")),
         ("readv", .allowed(reason: "as read, into several buffers")),
         ("lseek", .allowed(reason: "moves the offset of an fd the guest holds")),
         ("fstat", .allowed(reason: "describes an fd the guest already holds")),
         ("close", .allowed(reason: "gives up one of the guest's own fds")),
+        ("write", .allowed(reason: "writes an fd the guest holds: the stdio it was given, its own pipes; host files are opened read-only (EBADF), the service's files are placeholders the runtime never writes natively")),
+        ("writev", .allowed(reason: "as write, from several buffers")),
         ("fcntl", .allowedWhen([ArgumentTest(argument: 1, mask: 0xFFFF_FFFC, equals: 0)], otherwise: .fileControl,
                                reason: "F_DUPFD, F_GETFD, F_SETFD, F_GETFL only: a duplicate or the flags of an fd the guest holds (the guest runtime reserves every service fd's number this way); other commands stop in the guard")),
         ("mmap", .allowedWhen([ArgumentTest(argument: 2, mask: protExec, equals: 0),
@@ -172,8 +174,6 @@ extension SyscallTable {
         ("munlock", .monitored(.selfOnly, reason: "the guest's own pages")),
 
         // MARK: delegated — served by the sandbox's services
-        ("write", .delegated(reason: "stdio is bridged by the service; other fds are the guest's own")),
-        ("writev", .delegated(reason: "as write")),
         ("pwrite64", .delegated(reason: "as write")),
         ("open", .delegated(reason: "files come from the service's file systems (host paths read-only, by policy)")),
         ("openat", .delegated(reason: "as open")),
