@@ -185,17 +185,13 @@ public struct HostFileDispatcher: Dispatcher {
     private func bridge(_ sink: Int32, _ buffers: [[UInt8]]) throws(Errno) -> Int64 {
         var total: Int64 = 0
         for buffer in buffers {
-            var offset = 0
-            while offset < buffer.count {
-                let n = buffer.withUnsafeBytes { Glibc.write(sink, $0.baseAddress! + offset, buffer.count - offset) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    if total > 0 { return total }
-                    throw Errno.current
-                }
-                offset += n
-                total += Int64(n)
+            let written: Int
+            do { written = try writeAll(sink, buffer) } catch {
+                if total > 0 { return total }
+                throw error
             }
+            total += Int64(written)
+            if written < buffer.count { break }
         }
         return total
     }

@@ -98,17 +98,7 @@ struct DeviceIO {
         case .null, .zero, .random, .urandom: return bytes.count
         case .full: throw .ENOSPC
         case .tty:
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.write(stdoutSink, $0.baseAddress! + offset, bytes.count - offset) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    if offset > 0 { return offset }
-                    throw Errno.current
-                }
-                offset += n
-            }
-            return offset
+            return try writeAll(stdoutSink, bytes)
         }
     }
 }
