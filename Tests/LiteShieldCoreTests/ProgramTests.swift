@@ -170,6 +170,22 @@ struct ProgramTests {
         #expect(hostSecret.exited && hostSecret.exitCode != 0 && !hostSecret.output.contains("root:"), "\(hostSecret.summary)")
     }
 
+    @Test("a guest may lower its own priority (fio calls nice), never raise it or touch a host user's")
+    func priority() {
+        let script = """
+        import os
+        print("nice", os.nice(2))
+        for name, call in [("user", lambda: os.setpriority(os.PRIO_USER, 0, 5)), ("raise", lambda: os.nice(-5))]:
+            try:
+                call(); print(name, "allowed")
+            except OSError as e:
+                print(name, "refused", e.errno)
+        """
+        let result = Self.sandbox(["--fresh", "16M", "--", "/usr/bin/python3", "-c", script])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("nice 2\nuser refused 1\nraise refused 1\n"), "\(result.output)")
+    }
+
     @Test("the files-only example: a second composition keeps its writes on a persistent image and shows no /proc")
     func filesOnlyComposition() throws {
         _ = guestRuntime

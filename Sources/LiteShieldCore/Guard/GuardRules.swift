@@ -146,6 +146,16 @@ extension Guard {
             }
             return .host(call)
 
+        case .priority:
+            // setpriority(which, who, value): PRIO_PROCESS is 0; who 0 is the caller.
+            let who = call.int32(1)
+            guard a[0] & 0xffff_ffff == 0 else { note("only PRIO_PROCESS"); return .failed(.EPERM) }
+            guard who == 0 || isSandboxThread(who) || isSandboxProcess(who) else {
+                note("\(who) is not in the sandbox")
+                return .failed(.ESRCH)
+            }
+            return .host(call)
+
         case .sharedMemory:
             guard policy.namespaces.contains(.ipc) else {
                 note("System V IPC needs the sandbox's own IPC namespace")

@@ -91,4 +91,8 @@ public enum MonitorRule: String, Sendable, Equatable, CaseIterable {
     /// own IPC namespace (where no host segment is visible), attached where the
     /// kernel chooses and never executable.
     case sharedMemory
+    /// setpriority: PRIO_PROCESS of the guest's own threads only (never a user or
+    /// process group of the host); the kernel lets an unprivileged guest only
+    /// lower its priority.
+    case priority
 }

@@ -371,7 +371,7 @@ extension SyscallTable {
         ("setgroups", .denied(.EPERM, reason: "credentials are fixed at spawn")),
         ("capset", .denied(.EPERM, reason: "credentials are fixed at spawn")),
         ("setsid", .denied(.EPERM, reason: "the guest already leads its own session")),
-        ("setpriority", .denied(.EPERM, reason: "host scheduling")),
+        ("setpriority", .monitored(.priority, reason: "nice values of the guest's own threads; the kernel lets it only lower its priority (fio calls nice)")),
         ("sched_setscheduler", .denied(.EPERM, reason: "host scheduling")),
         ("sched_setparam", .denied(.EPERM, reason: "host scheduling")),
         ("sched_setattr", .denied(.EPERM, reason: "host scheduling")),
