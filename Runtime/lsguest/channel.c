@@ -169,6 +169,7 @@ static int try_claim(struct ls_slot_use *use, pid_t pid, pid_t tid, uint32_t *fr
             use->reply_head++;
             ls_store_release_u64(&reply_ring(use->slot)->head, use->reply_head);
         }
+        ls_note_slot_change((ls_channel_header *)ls_channel.base);
         return 0;
     }
 }
@@ -188,7 +189,10 @@ static void claim(struct ls_slot_use *use, pid_t pid, pid_t tid, uint32_t *free_
     }
 }
 
-static void free_slot(int slot) { ls_store_release_u32(&slot_control(slot)->state, LS_SLOT_FREE); }
+static void free_slot(int slot) {
+    ls_store_release_u32(&slot_control(slot)->state, LS_SLOT_FREE);
+    ls_note_slot_change((ls_channel_header *)ls_channel.base);
+}
 
 static void release_thread_slot(void *unused) {
     (void)unused;
@@ -353,8 +357,9 @@ __attribute__((constructor)) static void attach_channel(void) {
     for (uint32_t i = 0; i < h.slot_count; i++) {
         ls_slot_control *control = (ls_slot_control *)(base + LS_CHANNEL_HEADER_SIZE + (uint64_t)i * h.slot_size);
         if (ls_load_acquire_u32(&control->state) == LS_SLOT_CLAIMED
-            && ls_load_relaxed_u32((uint32_t *)&control->owner_pid) == (uint32_t)ls_pid)
-            ls_cas_u32(&control->state, LS_SLOT_CLAIMED, LS_SLOT_FREE);
+            && ls_load_relaxed_u32((uint32_t *)&control->owner_pid) == (uint32_t)ls_pid
+            && ls_cas_u32(&control->state, LS_SLOT_CLAIMED, LS_SLOT_FREE))
+            ls_note_slot_change((ls_channel_header *)base);
     }
     pthread_atfork(0, 0, after_fork_in_child);
     ls_channel.slot_count = h.slot_count;

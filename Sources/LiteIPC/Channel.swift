@@ -129,6 +129,17 @@ public final class Channel: @unchecked Sendable {
         region.base.advanced(by: Int(LS_CACHE_LINE)).assumingMemoryBound(to: ls_wait_word.self)
     }
 
+    /// The header's claim epoch (liteshield_abi.h): it moves after any slot is
+    /// claimed or freed, so a service rescans the slot states only then.
+    public var claimEpoch: UInt32 {
+        ls_load_acquire_u32(&region.base.assumingMemoryBound(to: ls_channel_header.self).pointee.claim_epoch)
+    }
+
+    /// Moves the claim epoch, after a slot's state word changed.
+    public func noteSlotChange() {
+        ls_note_slot_change(region.base.assumingMemoryBound(to: ls_channel_header.self))
+    }
+
     /// The slot's claim generation (bumped on every claim), read once.
     public func slotGeneration(_ index: Int) -> UInt32 {
         let control = UnsafeMutableRawPointer(slotControl(index))

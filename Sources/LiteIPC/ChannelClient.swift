@@ -53,6 +53,7 @@ public final class ChannelClient: @unchecked Sendable {
                 control.pointee.owner_pid = pid
                 control.pointee.owner_tid = tid
                 _ = withUnsafeMutablePointer(to: &control.pointee.generation) { ls_fetch_add_u32($0, 1) }
+                channel.noteSlotChange()
                 return try ChannelSlot(client: self, index: index)
             }
         }
@@ -176,6 +177,7 @@ public final class ChannelSlot: @unchecked Sendable {
         released = true
         let state = UnsafeMutableRawPointer(client.channel.slotControl(index)).assumingMemoryBound(to: UInt32.self)
         ls_store_release_u32(state, UInt32(LS_SLOT_FREE))
+        client.channel.noteSlotChange()
     }
 
     deinit { release() }

@@ -56,6 +56,15 @@ public final class ChannelService: @unchecked Sendable {
     private var requestRings: [RingConsumer]
     private var replyRings: [RingProducer]
     private var quarantined: [Bool]
+    /// The slots claimed when the claim epoch was last seen: the only ones polled
+    /// (a scan of every slot's ring costs a cache line each, and most are idle).
+    private var claimedSlots: [Int] = []
+    private var seenEpoch: UInt32?
+    /// Every slot is still looked at now and then, for a client that publishes
+    /// without claiming (a hostile or broken one must not go unanswered for ever).
+    private var lastFullScan: UInt64 = 0
+    private var pollsSinceClock = 0
+    private static let fullScanInterval: UInt64 = 10_000_000
 
     public init(channel: Channel, strategy: WaitStrategy = .adaptive,
                 onFault: @escaping (SlotFault) -> Void = { _ in }) throws {
@@ -103,7 +112,7 @@ public final class ChannelService: @unchecked Sendable {
     @discardableResult
     public func poll(limit: Int = 64, handler: (ChannelRequest) throws -> ChannelResponse) rethrows -> Int {
         var served = 0
-        for slot in 0..<requestRings.count where !quarantined[slot] {
+        for slot in slotsToPoll() where !quarantined[slot] {
             var n = 0
             while n < limit {
                 do {
@@ -158,12 +167,35 @@ public final class ChannelService: @unchecked Sendable {
         }
     }
 
-    /// True when some slot that is not quarantined has a request ready.
+    /// True when some slot that is not quarantined has a request ready (or the
+    /// claimed slots changed, which the next poll looks at).
     public func anyRequestReady() -> Bool {
-        for slot in 0..<requestRings.count where !quarantined[slot] {
+        if channel.claimEpoch != seenEpoch { return true }
+        for slot in slotsToPoll() where !quarantined[slot] {
             if (try? requestRings[slot].hasRecord()) ?? true { return true }
         }
         return false
+    }
+
+    /// The claimed slots, rescanned when the claim epoch moved; every slot once
+    /// per `fullScanInterval`.
+    private func slotsToPoll() -> [Int] {
+        // The clock is read every 64th time only: reading it cost more than the poll.
+        pollsSinceClock += 1
+        if pollsSinceClock >= 64 {
+            pollsSinceClock = 0
+            let now = ls_monotonic_ns()
+            if now &- lastFullScan > Self.fullScanInterval {
+                lastFullScan = now
+                return Array(0..<requestRings.count)
+            }
+        }
+        let epoch = channel.claimEpoch
+        if epoch != seenEpoch {
+            seenEpoch = epoch
+            claimedSlots = (0..<requestRings.count).filter { channel.slotOwner($0).claimed }
+        }
+        return claimedSlots
     }
 
     /// Frees slots whose owning process no longer exists (a guest that died while
@@ -180,6 +212,7 @@ public final class ChannelService: @unchecked Sendable {
             let state = UnsafeMutableRawPointer(channel.slotControl(slot)).assumingMemoryBound(to: UInt32.self)
             if ls_cas_u32(state, UInt32(LS_SLOT_CLAIMED), UInt32(LS_SLOT_FREE)) != 0 {
                 freed.append(slot)
+                channel.noteSlotChange()
             }
         }
         return freed
@@ -193,7 +226,9 @@ public final class ChannelService: @unchecked Sendable {
         guard slot >= 0 && slot < Int(channel.geometry.slotCount), channel.slotOwner(slot).claimed,
               (try? reset(slot: slot)) != nil else { return false }
         let state = UnsafeMutableRawPointer(channel.slotControl(slot)).assumingMemoryBound(to: UInt32.self)
-        return ls_cas_u32(state, UInt32(LS_SLOT_CLAIMED), UInt32(LS_SLOT_FREE)) != 0
+        guard ls_cas_u32(state, UInt32(LS_SLOT_CLAIMED), UInt32(LS_SLOT_FREE)) != 0 else { return false }
+        channel.noteSlotChange()
+        return true
     }
 
     private func validate(_ request: ls_request, slot: Int) -> Result<ChannelRequest, IPCError> {

@@ -45,6 +45,10 @@ import Testing
         let channel = try Channel.create(geometry: ChannelGeometry(slotCount: 2, ringCapacity: 4, payloadSize: 256))
         var faults = 0
         let service = try ChannelService(channel: channel) { _ in faults += 1 }
+        // A hostile guest claims its slot like any other: the service polls the
+        // claimed slots (the rest only every few milliseconds).
+        let claimed = try ChannelClient(channel: channel).claimSlot()
+        #expect(claimed.index == 0)
         let slotBytes = channel.geometry.slotSize / 8
         for round in 0..<2000 {
             // Scribble over a random word of slot 0 (control, rings, payload).
@@ -60,6 +64,7 @@ import Testing
             }
             if round % 50 == 0 { try service.reset(slot: 0) }
         }
+        withExtendedLifetime(claimed) {}  // claimed for the whole loop
         #expect(faults > 0, "the damage was noticed")
         #expect(service.isQuarantined(slot: 1) == false, "the untouched slot is still served")
     }

@@ -107,7 +107,8 @@ typedef struct ls_channel_header {
     uint32_t payload_size;        /* bytes of payload area per slot */
     uint64_t region_size;         /* total bytes of the region */
     int32_t service_pid;          /* process that serves the channel */
-    uint32_t reserved0;
+    uint32_t claim_epoch;         /* bumped by whoever claims or frees a slot (ls_note_slot_change):
+                                     the service rescans which slots are claimed only when it moves */
     uint8_t pad0[LS_CACHE_LINE - 48];
     ls_wait_word doorbell;        /* the service sleeps here when every slot is idle */
     uint8_t pad1[LS_CACHE_LINE - 8];
@@ -182,6 +183,8 @@ static inline int ls_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 static inline void ls_fence_seqcst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+/* Tells the service that a slot was claimed or freed, after the state word changed. */
+static inline void ls_note_slot_change(ls_channel_header *header) { ls_fetch_add_u32(&header->claim_epoch, 1); }
 /* Tells the CPU it is in a spin loop (x86 PAUSE), so a hyperthread sibling runs. */
 static inline void ls_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -124,10 +124,10 @@ extension SandboxService {
     /// kernel answer) otherwise.
     func parent(of pid: Int32) -> Int32? {
         let known = state.withLock { s -> Int32? in s.processes[pid]?.parent ?? s.hostParents[pid] }
-        if let known { return known == getpid() ? rootParent : (guestSeesHostPIDs ? known : nil) }
+        if let known { return known == supervisorPID ? rootParent : (guestSeesHostPIDs ? known : nil) }
         guard let parent = Self.hostParent(of: pid) else { return nil }
         state.withLock { $0.hostParents[pid] = parent }
-        return parent == getpid() ? rootParent : (guestSeesHostPIDs ? parent : nil)
+        return parent == supervisorPID ? rootParent : (guestSeesHostPIDs ? parent : nil)
     }
 
     /// Field 4 of /proc/PID/stat, after the command name (which may hold spaces

@@ -49,6 +49,9 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
     /// st_dev of each LiteFS image, by identity.
     let fileSystemDevices: [ObjectIdentifier: UInt64]
     let startTime = ls_monotonic_ns()
+    /// This process (the guests' parent for the kernel), read once: getppid is
+    /// served on every call of it and getpid(2) is a system call.
+    let supervisorPID = getpid()
 
     struct State {
         var processes = ProcessTable()
@@ -150,6 +153,17 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
         "lseek", "close", "fstat", "getdents64", "getdents", "fchmod", "fchown", "ftruncate", "fsync", "fdatasync",
         "fstatfs", "fchdir", "fcntl", "ioctl", "fadvise64", "fallocate", "flock", "syncfs", "readahead",
     ]
+    /// The same sets by system-call number: a per-call hash of the name cost more
+    /// than serving a getppid.
+    static let fileDescriptorNumbers = numberTable(fileDescriptorCalls)
+    static let copyNumbers = numberTable(copyCalls)
+    static let getppidNumber = SyscallTable.number(of: "getppid") ?? 110
+    static func numberTable(_ names: Set<String>) -> [Bool] {
+        var table = [Bool](repeating: false, count: 512)
+        for name in names { if let number = SyscallTable.number(of: name), number < table.count { table[number] = true } }
+        return table
+    }
+
     /// fd calls on kernel fds the wrapped dispatcher does not know: the kernel runs them.
     static let kernelFileCalls: Set<String> = ["read", "pread64", "readv", "preadv", "preadv2", "lseek", "close", "fstat"]
 
@@ -161,11 +175,15 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Send
         case Int(LS_OP_FD_CLOSED): return closedDescriptors(UInt32(truncatingIfNeeded: call.arguments[0]),
                                                             UInt32(truncatingIfNeeded: call.arguments[1]), caller)
         case Int(LS_OP_ATTACH): return try attach(at: call.arguments[0], capacity: call.arguments[1], caller, memory)
+        case Self.getppidNumber:
+            // The fast path's benchmark call, and a common one: no name lookups.
+            return parent(of: caller.pid).map { .returned(Int64($0)) }
         default: break
         }
+        guard call.number >= 0 && call.number < Self.fileDescriptorNumbers.count else { return nil }
         let name = call.name
-        if Self.copyCalls.contains(name) { return try serveCopy(call, name, caller, memory) }
-        if Self.fileDescriptorCalls.contains(name) {
+        if Self.copyNumbers[call.number] { return try serveCopy(call, name, caller, memory) }
+        if Self.fileDescriptorNumbers[call.number] {
             let fd = call.int32(0)
             guard fd >= 0 else { throw .EBADF }
             if let file = openFile(fd, caller) {
