@@ -57,14 +57,26 @@ struct BenchMatrix {
             let name = index == 0 ? "" : rows[index - 1].name
             out += name.padding(nameWidth) + line.enumerated().map { $1.leftPadding(widths[$0]) }.joined() + "\n"
         }
-        // The reasons once each, under the table, instead of in the cells.
-        var reasons: [String] = []
+        // The reasons under the table instead of in the cells, once per column
+        // and reason (one broken path usually fails every row the same way).
+        var reasons: [(column: Int, why: String, rows: [String])] = []
         for row in rows {
             for (index, cell) in row.cells.enumerated() {
-                if case .failed(let why) = cell { reasons.append("  \(row.name), \(columns[index]): \(why)") }
+                guard case .failed(let why) = cell else { continue }
+                if let i = reasons.firstIndex(where: { $0.column == index && $0.why == why }) {
+                    reasons[i].rows.append(row.name)
+                } else {
+                    reasons.append((index, why, [row.name]))
+                }
             }
         }
-        if !reasons.isEmpty { out += "failed cells:\n" + reasons.joined(separator: "\n") + "\n" }
+        if !reasons.isEmpty {
+            out += "failed cells:\n"
+            for r in reasons {
+                let which = r.rows.count == rows.count ? "every row" : r.rows.joined(separator: ", ")
+                out += "  \(columns[r.column]) (\(which)): \(r.why)\n"
+            }
+        }
         return out
     }
 }

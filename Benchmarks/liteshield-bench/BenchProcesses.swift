@@ -48,6 +48,29 @@ func waitProcess(_ pid: pid_t) -> Int32 {
     return status
 }
 
+/// Waits for a child for up to `seconds`; past that it is sent SIGTERM, then
+/// SIGKILL 5 s later, so a guest that hangs in a half-built sandbox cannot hang
+/// the suite. Returns the wait status and whether the deadline passed.
+func waitProcess(_ pid: pid_t, deadline seconds: Double) -> (status: Int32, timedOut: Bool) {
+    var status: Int32 = 0
+    var waited = 0.0
+    var signalled = false
+    while true {
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { return (status, signalled) }
+        if r < 0 && errno != EINTR { return (-1, signalled) }
+        if waited >= seconds && !signalled {
+            kill(pid, SIGTERM)
+            signalled = true
+        } else if waited >= seconds + 5 {
+            kill(pid, SIGKILL)
+            return (waitProcess(pid), true)
+        }
+        usleep(50_000)
+        waited += 0.05
+    }
+}
+
 @discardableResult
 func runProcess(_ arguments: [String]) -> Int32 {
     let pid = startProcess(arguments, output: "/dev/null")
