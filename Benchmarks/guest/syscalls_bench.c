@@ -10,6 +10,10 @@
  *              runs in libc's text, which is what the runtime's trap filter
  *              covers, so inside `liteshield run --runtime` this is the trap path.
  *              Every call of the guest, the file's set-up included, takes this style.
+ *        selftrap    getppid only: the guest stacks its own seccomp filter that
+ *              traps getppid (SECCOMP_RET_TRAP) and answers in its SIGSYS handler:
+ *              the kernel's floor for any trap path, with or without a tracer
+ *              (under ptrace every signal, SIGSYS included, stops in the tracer).
  * OP     getppid     a call with no work in it
  *        pread1      read 1 byte at offset 0 of DIR/bench
  *        pread4k     read 4 KiB at offset 0
@@ -27,12 +31,18 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define BATCH 16
@@ -45,6 +55,29 @@ static double now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);  /* vDSO: no system call, nothing to interpose */
     return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+/* selftrap: the SIGSYS handler is the whole "service": it sets the result. */
+static void answer_trap(int signal, siginfo_t *info, void *context) {
+    (void)signal; (void)info;
+    ((ucontext_t *)context)->uc_mcontext.gregs[REG_RAX] = 1;
+}
+
+static int install_self_trap(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = answer_trap;
+    action.sa_flags = SA_SIGINFO;
+    if (sigaction(SIGSYS, &action, 0) != 0) return -1;
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = { sizeof code / sizeof code[0], code };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
 }
 
 /* Each call in the chosen style; the raw forms are what glibc's wrappers issue. */
@@ -88,8 +121,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: syscalls_bench libc|raw OP DIR N\n");
         return 2;
     }
-    raw = !strcmp(argv[1], "raw");
+    raw = !strcmp(argv[1], "raw") || !strcmp(argv[1], "selftrap");
     const char *op = argv[2];
+    if (!strcmp(argv[1], "selftrap")) {
+        if (strcmp(op, "getppid") != 0) { fprintf(stderr, "syscalls_bench: selftrap is for getppid only\n"); return 2; }
+        if (install_self_trap() != 0) { perror("seccomp"); return 1; }
+    }
     long n = atol(argv[4]);
     if (n < BATCH) n = BATCH;
     int fd = -1;

@@ -30,6 +30,10 @@ struct BenchMatrix {
         rows.append((name, cells))
     }
 
+    func cell(row: Int, column: Int) -> Cell {
+        row < rows.count && column < columns.count ? rows[row].cells[column] : .notRun
+    }
+
     func text(digits: Int = 0, plainDigits: Int = 1) -> String {
         let nameWidth = max(12, rows.map(\.name.count).max() ?? 0) + 2
         func render(_ cell: Cell, baseline: Cell) -> String {

@@ -14,7 +14,8 @@
 //   runsc       gVisor (`runsc do`, ptrace platform), files on its in-memory overlay
 //
 // Each cell is the median of 3 rounds of the guest's median 16-call batch;
-// ratios are to native.
+// ratios are to native. Two more rows give the trap path's floor: a seccomp
+// trap answered by the guest's own SIGSYS handler, natively and under the guard.
 // Targets: fast path ≤ 1.5× native, and ≥ 20× faster than runsc.
 
 #if canImport(Glibc)
@@ -139,6 +140,33 @@ func syscallsSuite(_ report: inout BenchReport) throws {
         matrix.addRow(operation.label, cells)
     }
     report.sections.append(matrix.text())
+
+    // The floor under the trap path: a seccomp trap answered by the guest's own
+    // SIGSYS handler, with no tracer and under the guard. A ptrace tracer sees
+    // every signal its tracee gets (a signal-delivery stop), so under the guard
+    // each trap costs a stop as well as the signal.
+    let nativeGetppid: Double? = if case .value(let v) = matrix.cell(row: 0, column: 0) { v } else { nil }
+    let selfTrap = [columns[0], columns[1]].map { column in
+        var trapColumn = column
+        trapColumn.style = "selftrap"
+        let tries = (0..<syscallsRounds).map { _ in measure(trapColumn, "getppid", 5_000) }
+        let values = tries.compactMap { if case .value(let v) = $0 { v } else { nil } }.sorted()
+        return values.isEmpty ? tries[0] : .value(values[values.count / 2])
+    }
+    switch selfTrap[0] {
+    case .value(let v): report.add("seccomp trap + SIGSYS handler, no tracer", v, "ns/call",
+                                   baseline: nativeGetppid.map { ("native getppid", $0) })
+    case .failed(let why): report.fail("seccomp trap + SIGSYS handler, no tracer", "ns/call", reason: why)
+    case .notRun: break
+    }
+    switch selfTrap[1] {
+    case .value(let v):
+        let untraced: Double? = if case .value(let u) = selfTrap[0] { u } else { nil }
+        report.add("seccomp trap + SIGSYS handler, under the guard", v, "ns/call",
+                   baseline: untraced.map { ("no tracer", $0) })
+    case .failed(let why): report.fail("seccomp trap + SIGSYS handler, under the guard", "ns/call", reason: why)
+    case .notRun: break
+    }
     if !fastRatios.isEmpty {
         report.note("fast path ÷ native: worst \(formatNumber(fastRatios.max()!, digits: 2))× (target ≤ 1.5×)")
     }
