@@ -73,7 +73,7 @@ func syscallsSuite(_ report: inout BenchReport) throws {
         Column(name: "guard path", prefix: sandbox, probe: staticProbe, style: "libc", directory: sandboxDirectory,
                quick: false, unavailable: liteshieldMissing
                    ?? (compiledStatic.status == 0 ? nil : "gcc -static failed (libc6-dev's libc.a?)")),
-        // --ignore-cgroups: runsc's own cgroup set-up fails on this host's hybrid cgroups.
+        // --ignore-cgroups as in the guard suite: no cgroup made per run; a call's cost does not depend on it.
         Column(name: "runsc", prefix: ["/usr/bin/runsc", "--platform=ptrace", "--network=none", "--ignore-cgroups", "do"],
                probe: probe, style: "libc", directory: runscDirectory, quick: false,
                unavailable: access("/usr/bin/runsc", X_OK) == 0 ? nil : "runsc is not installed (apt-get install runsc)"),
