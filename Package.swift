@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LiteNetDPDK", targets: ["LiteNetDPDK"]),
         .library(name: "LiteShieldCore", targets: ["LiteShieldCore"]),
         .executable(name: "liteshield", targets: ["liteshield"]),
+        .executable(name: "files-only", targets: ["files-only"]),
         .executable(name: "ext2-tool", targets: ["ext2-tool"]),
         .executable(name: "net-echo", targets: ["net-echo"]),
         .executable(name: "http-serve", targets: ["http-serve"]),
@@ -67,6 +68,7 @@ let package = Package(
                           path: "Examples/liteshield",
                           linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         // A small debugfs built on LiteFS's public API.
+        .executableTarget(name: "files-only", dependencies: ["LiteShieldCore", "LiteSystem"], path: "Examples/files-only"),
         .executableTarget(name: "ext2-tool", dependencies: ["LiteFS"], path: "Examples/ext2-tool"),
         .executableTarget(name: "net-echo", dependencies: ["LiteNet", "LiteNetDPDK", "LiteSystem"],
                           path: "Examples/net-echo"),

@@ -1,18 +1,21 @@
-// liteshield — the reference sandbox.
+// liteshield — the reference sandbox, one composition of LiteShieldCore's parts
+// (SandboxBuilder): a LiteFS image as /, host directories read-only, /dev and a
+// minimal /proc from the service, the guest runtime loaded into the program.
 //
 //   liteshield policy                       print the system call table and the filter size
-//   liteshield run [--trace] [--allow-read PATH]… [--allow-exec PATH]… [--memory-limit MIB]
-//                  [--max-processes N] [--pid-namespace] [--mount-namespace] [--no-namespaces]
-//                  [--runtime [--stats]] -- PROGRAM [ARGS…]
+//   liteshield run [--image FILE | --fresh SIZE] [--mount HOST:GUEST[:ro]]... [--runtime | --no-runtime]
+//                  [--trace] [--stats] [--allow-read PATH]... [--allow-exec PATH|DIR/]...
+//                  [--memory-limit MIB] [--max-processes N] [--pid-namespace] [--mount-namespace]
+//                  [--no-namespaces] -- PROGRAM [ARGS…]
 //
-// `--runtime` loads the guest runtime (liblsguest.so) into the program: its
-// libc calls go over a LiteIPC channel to the service (the fast path), and files
-// under /sandbox live on a fresh in-memory LiteFS image. `--stats` prints the
-// calls by path when the guest ends.
+// With --image or --fresh the guest's / is that image (read-write) and the
+// runtime is loaded (the fast and trap paths); without either, the guest sees
+// only its host mounts and every call it makes stops in the guard. `--stats`
+// prints the calls by path (fast, trap, guard) and by name when the guest ends,
+// and which calls the guard let the host kernel run.
 //
-// `run` starts PROGRAM under the seccomp filter and the ptrace guard, forwards
-// SIGINT/SIGTERM/SIGHUP/SIGQUIT to it and ends with the guest's own exit status
-// (or re-raises the signal that killed it).
+// `run` forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to the guest and ends with the
+// guest's own exit status (or re-raises the signal that killed it).
 
 import CLiteShim
 import LiteFS
@@ -30,12 +33,26 @@ import Glibc
 func usage() -> Never {
     printError("""
     usage: liteshield policy [--bpf FILE]
-           liteshield run [--trace] [--allow-read PATH]... [--allow-exec PATH]...
+           liteshield run [--image FILE | --fresh SIZE] [--mount HOST:GUEST[:ro]]... [--runtime | --no-runtime]
+                          [--trace] [--stats] [--allow-read PATH]... [--allow-exec PATH|DIR/]...
                           [--memory-limit MIB] [--max-processes N] [--pid-namespace] [--mount-namespace]
-                          [--no-namespaces] [--runtime [--stats]] -- PROGRAM [ARGS...]
+                          [--no-namespaces] -- PROGRAM [ARGS...]
+      SIZE: bytes, or with a K, M or G suffix (e.g. 256M)
 
     """)
     exit(2)
+}
+
+func fail(_ message: String, status: Int32 = 2) -> Never {
+    printError("liteshield: \(message)\n")
+    exit(status)
+}
+
+/// "256M" → 268435456.
+func parseSize(_ text: String) -> UInt64? {
+    let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
+    if let last = text.last, let unit = units[last] { return UInt64(text.dropLast()).map { $0 * unit } }
+    return UInt64(text)
 }
 
 /// PROGRAM as the kernel would find it: a path, or a name looked up in PATH.
@@ -120,107 +137,108 @@ extension String {
 }
 
 func run(_ arguments: [String]) -> Never {
+    var builder = SandboxBuilder()
     var traceCalls = false
-    var useRuntime = false
     var printStats = false
-    var policy = SandboxPolicy()
+    var runtimeChoice: Bool? = nil
     var index = 0
+    func value(_ flag: String) -> String {
+        index += 1
+        guard index < arguments.count else { fail("\(flag) needs a value") }
+        return arguments[index]
+    }
     while index < arguments.count {
         let argument = arguments[index]
+        if argument == "--" { index += 1; break }
+        guard argument.hasPrefix("-") else { break }
         switch argument {
         case "--trace": traceCalls = true
-        case "--runtime": useRuntime = true
         case "--stats": printStats = true
-        case "--no-namespaces": policy.namespaces = []
-        case "--pid-namespace": policy.namespaces.insert(.pid)
-        case "--mount-namespace": policy.namespaces.insert(.mount)
+        case "--runtime": runtimeChoice = true
+        case "--no-runtime": runtimeChoice = false
+        case "--no-namespaces": builder.policy.namespaces = []
+        case "--pid-namespace": builder.policy.namespaces.insert(.pid)
+        case "--mount-namespace": builder.policy.namespaces.insert(.mount)
+        case "--image":
+            let path = value(argument)
+            guard access(path, R_OK | W_OK) == 0 else { fail("--image \(path): \(Errno.current) (an ext2 image file, readable and writable)") }
+            builder.root = .image(path: resolvedPath(path) ?? path)
+        case "--fresh":
+            let text = value(argument)
+            guard let bytes = parseSize(text), bytes >= 1 << 20 else { fail("--fresh \(text): a size of at least 1M (e.g. 256M)") }
+            builder.root = .fresh(bytes: bytes)
+        case "--mount":
+            let text = value(argument)
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2 || (parts.count == 3 && (parts[2] == "ro" || parts[2] == "rw")),
+                  parts[1].hasPrefix("/") else {
+                fail("--mount \(text): expected HOST:GUEST[:ro] with an absolute GUEST path")
+            }
+            if parts.count == 3 && parts[2] == "rw" {
+                fail("--mount \(text): host directories are mounted read-only; the guest writes to its image (--image/--fresh)")
+            }
+            guard let host = resolvedPath(parts[0]) else { fail("--mount \(text): \(parts[0]): \(Errno.current)") }
+            builder.hostMounts.append(.init(hostPath: host, guestPath: parts[1]))
         case "--memory-limit", "--max-processes":
-            index += 1
-            guard index < arguments.count, let value = UInt64(arguments[index]) else { usage() }
-            if argument == "--memory-limit" { policy.addressSpaceLimit = value << 20 } else { policy.maximumProcesses = Int(value) }
-        case "--allow-read", "--allow-exec":
-            index += 1
-            guard index < arguments.count else { usage() }
+            guard let number = UInt64(value(argument)) else { usage() }
+            if argument == "--memory-limit" { builder.policy.addressSpaceLimit = number << 20 } else { builder.policy.maximumProcesses = Int(number) }
+        case "--allow-read":
+            let path = value(argument)
             // The guard compares resolved absolute paths, so resolve these the same way.
-            let path = argument == "--allow-read" ? (resolvedPath(arguments[index]) ?? arguments[index])
-                                                  : (locate(arguments[index]) ?? arguments[index])
-            if argument == "--allow-read" { policy.readablePaths.append(path) } else { policy.executables.append(path) }
-        case "--": break
+            guard let host = resolvedPath(path) else { fail("--allow-read \(path): \(Errno.current)") }
+            builder.hostMounts.append(.init(hostPath: host))
+        case "--allow-exec":
+            let path = value(argument)
+            if path.hasSuffix("/") {
+                guard let directory = resolvedPath(path) else { fail("--allow-exec \(path): \(Errno.current)") }
+                builder.policy.executables.append(directory + "/")
+            } else {
+                builder.policy.executables.append(locate(path) ?? path)
+            }
         default:
-            if argument.hasPrefix("-") { usage() }
-        }
-        if argument == "--" || !argument.hasPrefix("-") {
-            if argument == "--" { index += 1 }
-            break
+            printError("liteshield: unknown option \(argument)\n")
+            usage()
         }
         index += 1
     }
     guard index < arguments.count else { usage() }
     let name = arguments[index]
-    guard let program = locate(name) else {
-        printError("liteshield: \(name): no such program (looked in PATH)\n")
-        exit(127)
-    }
-    // The program's own file must be readable for a dynamic loader to map it.
-    policy.readablePaths.append(program)
-    if getuid() != 0 { policy.guestUser = nil }
+    guard let program = locate(name) else { fail("\(name): no such program (looked in PATH)", status: 127) }
 
-    let trace: (@Sendable (String) -> Void)? = traceCalls ? { @Sendable line in printError("liteshield: " + line + "\n") } : nil
+    // The runtime comes with a file system of the sandbox's own (its files need it).
+    let hasImage: Bool
+    if case .none = builder.root { hasImage = false } else { hasImage = true }
+    let useRuntime = runtimeChoice ?? hasImage
+    if useRuntime && !hasImage { builder.root = .fresh(bytes: 64 << 20) }
+    builder.guestRuntime = useRuntime ? .automatic : .none
+    if getuid() != 0 { builder.policy.guestUser = nil }
+    if traceCalls { builder.trace = { @Sendable line in printError("liteshield: " + line + "\n") } }
+
     // A short list, not the whole environment: the supervisor's own variables
     // (tokens, credentials, socket paths) are none of the guest's business.
     var environment: [String] = []
-    for key in ["PATH", "HOME", "TERM", "LANG", "LC_ALL", "TZ", "USER"] {
+    for key in ["PATH", "TERM", "LANG", "LC_ALL", "TZ", "USER"] {
         if let value = getenv(key) { environment.append("\(key)=\(String(cString: value))") }
     }
-    var stdio: [Int32] = [0, 1, 2]
-    var guardDispatcher: (any Dispatcher)? = nil
-    var fastPath: FastPath? = nil
-    if useRuntime {
-        do {
-            let started = try FastPath.start(policy: &policy, trace: trace)
-            fastPath = started
-            // The channel becomes the guest's fd 3 (spawn keeps stdio fds open).
-            stdio.append(started.service.channel.region.fd)
-            environment.append("\(LS_CHANNEL_FD_ENV)=3")
-            environment.append("LD_PRELOAD=\(started.library)")
-            guardDispatcher = started.guardDispatcher
-        } catch {
-            printError("liteshield: --runtime: \(error)\n")
-            exit(126)
-        }
-    }
+    environment.append(hasImage || useRuntime ? "HOME=/root" : "HOME=/")
+
+    let sandbox: Sandbox
+    do { sandbox = try builder.build() } catch { fail("\(error)", status: 126) }
     // Unblock the signals to forward before the guard thread exists (it inherits
     // the mask); they keep their default action until the guest is running.
     ls_forward_signals_to(0)
-    let sandbox: Guard
+    let result: GuestExit
     do {
-        sandbox = try Guard.launch(program: program, arguments: [name] + arguments[(index + 1)...],
-                                   environment: environment, policy: policy, dispatcher: guardDispatcher,
-                                   stdio: stdio, trace: trace)
+        result = try sandbox.run(program, arguments: [name] + arguments[(index + 1)...], environment: environment)
     } catch {
-        printError("liteshield: \(error)\n")
-        exit(126)
+        sandbox.close()
+        fail("\(error)", status: 126)
     }
-    ls_forward_signals_to(sandbox.guestPID)
-    let result = sandbox.wait()
-    ls_forward_signals_to(0)
-    if let fastPath {
-        fastPath.finish()
-        if printStats {
-            let f = fastPath.service.counters, c = sandbox.counters
-            var lines = "liteshield: stats: fast path \(f.served) served, \(f.native) sent back to run natively; guard path \(c.seccompStops) stops (\(c.allowed) run on the host, \(c.served) served, \(c.denied) denied)\n"
-            for (name, count) in f.byName.sorted(by: { $0.key < $1.key }) {
-                lines += "liteshield: stats: fast \(name) \(count)\n"
-            }
-            printError(lines)
-        }
-    }
-    if let failure = sandbox.spawnFailure {
-        printError("liteshield: \(failure)\n")
-        exit(126)
-    }
+    let statistics = sandbox.statistics
+    sandbox.close()
+    if printStats { printError(StatisticsTable(statistics).text) }
     if traceCalls {
-        let c = sandbox.counters
+        let c = statistics.guardPath
         printError("liteshield: \(program): \(result); \(c.seccompStops) guard stops (\(c.allowed) run on the host, \(c.served) served, \(c.denied) denied), \(c.regionsMapped) guard regions mapped\n")
     }
     switch result {
@@ -236,64 +254,6 @@ func run(_ arguments: [String]) -> Never {
         signal_default(signal)
         kill(getpid(), signal)
         exit(128 + signal)
-    }
-}
-
-/// The fast path of `--runtime`: the guest runtime library, a fresh LiteFS image
-/// for /sandbox, and the channel service serving it.
-struct FastPath {
-    let library: String
-    let imagePath: String
-    let fileSystem: FileSystem
-    let dispatcher: ServiceDispatcher
-    let guardDispatcher: ServiceDispatcher
-    let service: ChannelDispatcher
-
-    static func start(policy: inout SandboxPolicy, trace: (@Sendable (String) -> Void)?) throws -> FastPath {
-        guard let library = findRuntime() else {
-            throw SystemCallError(.ENOENT, "find", object: "liblsguest.so",
-                                  hint: "build it with `make runtime`; it is looked for next to liteshield and two levels up")
-        }
-        // The loader opens the library through the guard, which checks the policy.
-        policy.readablePaths.append(library)
-        // A fresh image in a file that exists only while the sandbox runs.
-        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        let imagePath = "\(directory)/liteshield-\(getpid()).ext2"
-        try LiteFS.format(image: imagePath, size: 64 << 20)
-        let fileSystem = try FileSystem(imagePath: imagePath)
-        // In its own pid namespace the guest's first process sees parent 0.
-        let ownPIDs = policy.namespaces.contains(.pid)
-        let parent = ownPIDs ? 0 : getpid()
-        let host = HostFileDispatcher(policy: policy)
-        let dispatcher = ServiceDispatcher(fileSystem: fileSystem, fallback: host, rootParent: parent,
-                                           guestSeesHostPIDs: !ownPIDs)
-        let service = try ChannelDispatcher(dispatcher: dispatcher, trace: trace)
-        try service.start()
-        return FastPath(library: library, imagePath: imagePath, fileSystem: fileSystem, dispatcher: dispatcher,
-                        guardDispatcher: ServiceDispatcher(fileSystem: nil, fallback: host, rootParent: parent,
-                                                           guestSeesHostPIDs: !ownPIDs),
-                        service: service)
-    }
-
-    func finish() {
-        service.stop()
-        try? fileSystem.unmount()
-        unlink(imagePath)
-    }
-
-    /// liblsguest.so next to this executable, or two levels up (`make runtime`
-    /// puts it in .build/, the executable is in .build/<triple>/<configuration>/).
-    static func findRuntime() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        var directory = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        for _ in 0..<3 {
-            guard let slash = directory.lastIndex(of: "/") else { return nil }
-            directory = String(directory[..<slash])
-            if access(directory + "/liblsguest.so", R_OK) == 0 { return resolvedPath(directory + "/liblsguest.so") }
-        }
-        return nil
     }
 }
 

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -144,6 +145,11 @@ int ls_status_stop_signal(int status) { return WSTOPSIG(status); }
 int ls_status_event(int status) { return (status >> 16) & 0xff; }
 
 int ls_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int ls_statx(int dirfd, const char *path, int flags, unsigned mask, void *buffer) {
+    _Static_assert(sizeof(struct statx) == 256, "struct statx is 256 bytes");
+    return statx(dirfd, path, flags, mask, (struct statx *)buffer);
+}
 
 int ls_same_open_file(pid_t pid, int guest_fd, int host_fd) {
     long r = syscall(SYS_kcmp, pid, getpid(), 0 /* KCMP_FILE */, guest_fd, host_fd);

@@ -127,6 +127,10 @@ static void child(const ls_spawn_config *c) {
     close_other_fds(count, pipe_fd);
 
     if (setsid() < 0) fail(pipe_fd, LS_SPAWN_STEP_SETSID);
+    /* The guest starts in "/" (the service's cwd of it, too), not in whatever
+     * directory the supervisor was started from: that path is none of its business,
+     * and a relative path the kernel resolves must mean what the service means. */
+    if (chdir("/") < 0) fail(pipe_fd, LS_SPAWN_STEP_SETSID);
 
     /* A clean signal state: the supervisor's blocked and ignored signals (test
      * runners and shells block or ignore some) are not the guest's business. */

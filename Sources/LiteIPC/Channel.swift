@@ -129,6 +129,12 @@ public final class Channel: @unchecked Sendable {
         region.base.advanced(by: Int(LS_CACHE_LINE)).assumingMemoryBound(to: ls_wait_word.self)
     }
 
+    /// The slot's claim generation (bumped on every claim), read once.
+    public func slotGeneration(_ index: Int) -> UInt32 {
+        let control = UnsafeMutableRawPointer(slotControl(index))
+        return ls_load_acquire_u32(control.advanced(by: 12).assumingMemoryBound(to: UInt32.self))
+    }
+
     /// The slot's state word and owner, read once each (for diagnostics and reclaiming).
     public func slotOwner(_ index: Int) -> (claimed: Bool, pid: Int32, tid: Int32) {
         let control = UnsafeMutableRawPointer(slotControl(index))

@@ -107,15 +107,19 @@ public final class ChannelSlot: @unchecked Sendable {
 
     /// Sends a request and waits for its reply.
     public func call(op: UInt32, _ args: RequestArguments = (0, 0, 0, 0, 0, 0),
-                     flags: UInt32 = 0, payloadOffset: UInt32 = 0, payloadLength: UInt32 = 0) throws -> ChannelReply {
-        let sequence = try send(op: op, args, flags: flags, payloadOffset: payloadOffset, payloadLength: payloadLength)
+                     flags: UInt32 = 0, payloadOffset: UInt32 = 0, payloadLength: UInt32 = 0,
+                     reserved: UInt64 = 0) throws -> ChannelReply {
+        let sequence = try send(op: op, args, flags: flags, payloadOffset: payloadOffset, payloadLength: payloadLength,
+                                reserved: reserved)
         return try receive(sequence: sequence)
     }
 
     /// Publishes a request without waiting (for pipelining); returns its sequence.
     /// Waits for ring space if the service has not caught up.
+    /// `reserved` is the request's reserved word (on the guest channel: the
+    /// placeholder fd and acting pid of liteshield_abi.h).
     public func send(op: UInt32, _ args: RequestArguments, flags: UInt32 = 0,
-                     payloadOffset: UInt32 = 0, payloadLength: UInt32 = 0) throws -> UInt64 {
+                     payloadOffset: UInt32 = 0, payloadLength: UInt32 = 0, reserved: UInt64 = 0) throws -> UInt64 {
         precondition(!released, "slot used after release")
         guard UInt64(payloadOffset) + UInt64(payloadLength) <= UInt64(payload.count) else {
             throw IPCError.payloadOutOfRange(offset: UInt64(payloadOffset), length: UInt64(payloadLength), limit: UInt64(payload.count))
@@ -129,6 +133,7 @@ public final class ChannelSlot: @unchecked Sendable {
         request.args = args
         request.payload_offset = payloadOffset
         request.payload_length = payloadLength
+        request.reserved = reserved
         while !(try requests.tryEnqueue(value: request)) {
             try requests.waitForSpace(strategy: client.strategy, peer: client.peer, deadline: deadline())
         }

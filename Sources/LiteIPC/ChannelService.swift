@@ -15,6 +15,9 @@ public struct ChannelRequest {
     public let op: UInt32
     public let flags: UInt32
     public let args: RequestArguments
+    /// The request's `reserved` word, as the caller wrote it (liteshield_abi.h
+    /// gives it a meaning on the guest channel: placeholder fd and acting pid).
+    public let reserved: UInt64
     /// The request's payload range inside the slot's payload area, bounds-checked.
     /// It is shared memory: the caller can still rewrite it, so copy before trusting.
     public let payload: UnsafeMutableRawBufferPointer
@@ -78,6 +81,14 @@ public final class ChannelService: @unchecked Sendable {
     /// slot is claimed anew.
     public func reset(slot: Int) throws {
         let geometry = channel.geometry
+        // The records too, not only the counters: a record keeps its sequence
+        // word, and with the counters back at 0 an old request whose word is
+        // position + 1 would look published and be served again.
+        for (base, ring) in [(channel.requestRingBase(slot), geometry.requestGeometry),
+                             (channel.replyRingBase(slot), geometry.replyGeometry)] {
+            base.advanced(by: Int(LS_RING_HEADER_SIZE))
+                .initializeMemory(as: UInt8.self, repeating: 0, count: Int(ring.capacity) * Int(ring.recordSize))
+        }
         SPSCRing.initialize(at: channel.requestRingBase(slot), geometry: geometry.requestGeometry)
         SPSCRing.initialize(at: channel.replyRingBase(slot), geometry: geometry.replyGeometry)
         requestRings[slot] = try RingConsumer(at: channel.requestRingBase(slot), geometry: geometry.requestGeometry,
@@ -174,6 +185,17 @@ public final class ChannelService: @unchecked Sendable {
         return freed
     }
 
+    /// Frees one slot whose owner is known to be gone (e.g. the process exited):
+    /// its rings are laid out afresh first, as in `reclaimSlotsOfDeadOwners`.
+    /// Call it from the serving thread. Returns whether the slot was freed.
+    @discardableResult
+    public func release(slot: Int) -> Bool {
+        guard slot >= 0 && slot < Int(channel.geometry.slotCount), channel.slotOwner(slot).claimed,
+              (try? reset(slot: slot)) != nil else { return false }
+        let state = UnsafeMutableRawPointer(channel.slotControl(slot)).assumingMemoryBound(to: UInt32.self)
+        return ls_cas_u32(state, UInt32(LS_SLOT_CLAIMED), UInt32(LS_SLOT_FREE)) != 0
+    }
+
     private func validate(_ request: ls_request, slot: Int) -> Result<ChannelRequest, IPCError> {
         let area = channel.payloadArea(slot)
         let offset = UInt64(request.payload_offset)
@@ -183,7 +205,7 @@ public final class ChannelService: @unchecked Sendable {
         }
         let payload = UnsafeMutableRawBufferPointer(rebasing: area[Int(offset)..<Int(offset + length)])
         return .success(ChannelRequest(slot: slot, sequence: request.sequence, op: request.op, flags: request.flags,
-                                       args: request.args, payload: payload))
+                                       args: request.args, reserved: request.reserved, payload: payload))
     }
 
     private func reply(slot: Int, sequence: UInt64, response: ChannelResponse, request: ls_request) -> Bool {

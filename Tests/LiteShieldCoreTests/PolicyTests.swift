@@ -8,11 +8,13 @@ import Testing
 struct PolicyTests {
     let table = SyscallTable.standard
 
-    @Test("at most 22 calls reach the host kernel without a stop")
+    @Test("at most 23 calls reach the host kernel without a stop")
     func allowedCount() {
+        // 22 in the boundary issue; fcntl's four fd-local commands joined so the
+        // guest runtime can reserve an fd number without a guard stop.
         let host = table.hostCalls.map(\.name)
-        #expect(host.count <= 22, "\(host.count) host calls: \(host)")
-        #expect(host.count == 22)
+        #expect(host.count <= 23, "\(host.count) host calls: \(host)")
+        #expect(host.count == 23)
     }
 
     @Test("every listed call says why")
@@ -79,10 +81,10 @@ struct PolicyCommandTests {
     func printsTable() {
         let result = runProcess([liteshieldPath, "policy"])
         #expect(result.exited && result.exitCode == 0, "\(result.summary)")
-        for heading in ["## allowed (21)", "## allowed-if (1)", "## monitored", "## delegated", "## denied"] {
+        for heading in ["## allowed (21)", "## allowed-if (2)", "## monitored", "## delegated", "## denied"] {
             #expect(result.output.contains(heading), "missing \(heading)")
         }
-        #expect(result.output.contains("host calls reachable without a stop: 22"))
+        #expect(result.output.contains("host calls reachable without a stop: 23"))
         #expect(result.output.contains("ptrace"))
         #expect(result.output.contains("BPF instructions"))
     }

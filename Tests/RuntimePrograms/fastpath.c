@@ -1,4 +1,4 @@
-/* A guest for the fast path: stdout writes, files on LiteFS under /sandbox,
+/* A guest for the fast path: stdout writes, files on LiteFS under /tmp,
  * getppid, errno preserved, two threads at once, and a host file that still
  * opens through the guard. Run by RuntimeTests under `liteshield run --runtime`. */
 #include <errno.h>
@@ -12,7 +12,7 @@ static void say(const char *s) { write(1, s, strlen(s)); }
 static void *worker(void *arg) {
     long id = (long)arg;
     char path[64], buf[64];
-    snprintf(path, sizeof path, "/sandbox/t%ld", id);
+    snprintf(path, sizeof path, "/tmp/t%ld", id);
     for (int i = 0; i < 2000; i++) getppid();
     int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
     if (fd < 0) { say("open failed\n"); return (void *)1; }
@@ -30,26 +30,26 @@ int main(void) {
     errno = 1234;
     getppid();
     if (errno != 1234) say("errno clobbered\n");
-    int fd = open("/sandbox/missing", O_RDONLY);
+    int fd = open("/tmp/missing", O_RDONLY);
     if (fd >= 0 || errno != ENOENT) say("missing file opened?\n");
-    fd = open("/sandbox/hello.txt", O_CREAT | O_WRONLY, 0644);
+    fd = open("/tmp/hello.txt", O_CREAT | O_WRONLY, 0644);
     write(fd, "hello from LiteFS\n", 18);
     close(fd);
     char buf[64] = {0};
-    fd = open("/sandbox/hello.txt", O_RDONLY);
+    fd = open("/tmp/hello.txt", O_RDONLY);
     ssize_t n = read(fd, buf, sizeof buf);
     close(fd);
     write(1, buf, n > 0 ? n : 0);
     struct stat st;
-    if (stat("/sandbox/hello.txt", &st) == 0) { char line[64]; snprintf(line, sizeof line, "size %ld\n", (long)st.st_size); say(line); }
+    if (stat("/tmp/hello.txt", &st) == 0) { char line[64]; snprintf(line, sizeof line, "size %ld\n", (long)st.st_size); say(line); }
     /* pread/pwrite, mkdir and unlink on LiteFS */
-    if (mkdir("/sandbox/dir", 0755) != 0) say("mkdir failed\n");
-    fd = open("/sandbox/dir/p", O_CREAT | O_RDWR, 0644);
+    if (mkdir("/tmp/dir", 0755) != 0) say("mkdir failed\n");
+    fd = open("/tmp/dir/p", O_CREAT | O_RDWR, 0644);
     if (pwrite(fd, "abcdef", 6, 10) != 6) say("pwrite failed\n");
     char six[7] = {0};
     if (pread(fd, six, 6, 10) != 6 || memcmp(six, "abcdef", 6) != 0) say("pread failed\n");
     close(fd);
-    if (unlink("/sandbox/dir/p") != 0 || stat("/sandbox/dir/p", &st) == 0 || errno != ENOENT) say("unlink failed\n");
+    if (unlink("/tmp/dir/p") != 0 || stat("/tmp/dir/p", &st) == 0 || errno != ENOENT) say("unlink failed\n");
     else say("pread/pwrite/mkdir/unlink ok\n");
     /* a host file still opens through the guard */
     fd = open("/etc/hostname", O_RDONLY);

@@ -209,6 +209,20 @@ static inline void ls_copy_from_shared(void *dst, const void *src, size_t length
  * payload range instead of a guest address: the runtime copies paths and input
  * buffers there, and the service writes output buffers there.
  * ------------------------------------------------------------------------- */
+/* Pointer arguments in detail (second revision, compatible with the first):
+ *  - a NULL pointer travels as LS_NULL_POINTER (no payload offset is that large);
+ *  - a struct the kernel fills (struct stat 144 bytes, statx 256, statfs 120) or
+ *    reads (utimensat's two timespecs 32, struct flock 32 in and out) has its
+ *    kernel size at its offset;
+ *  - an iovec array (readv/writev/preadv/pwritev) is a struct iovec array in
+ *    the payload whose iov_base values are payload offsets of the data; the
+ *    runtime may send fewer entries or shorter ones (a short transfer);
+ *  - a buffer the service fills (read, getdents64, readlink, getcwd) is copied
+ *    back for as many bytes as the result says, within the reply's length.
+ * A request that names a path announces at least 4096 bytes of payload (or the
+ * whole area), so a LS_ERROR_RUN_NATIVE answer has room for a host path. */
+#define LS_NULL_POINTER UINT64_MAX
+
 /* The environment variable naming the inherited channel memfd's fd number. */
 #define LS_CHANNEL_FD_ENV "LITESHIELD_CHANNEL_FD"
 
@@ -252,6 +266,24 @@ static inline void ls_copy_from_shared(void *dst, const void *src, size_t length
  *                      execs; its calls name the child.
  * ls_request.flags:    LS_REQUEST_TRAPPED when the call was caught by the trap
  *                      path (SIGSYS), not by a libc wrapper (for statistics).
+ *
+ * Runtime behaviour the service can rely on (second revision):
+ *  - calls on a placeholder always come to the service (fstatat/utimensat with
+ *    an empty or NULL path and a placeholder dirfd too); LS_ERROR_RUN_NATIVE
+ *    for such a call is answered EINVAL to the program, never made natively
+ *    (the kernel would act on the channel memfd);
+ *  - write/pwrite/writev on fds 1 and 2 come to the service even when they are
+ *    not placeholders (it bridges stdout/stderr or says LS_ERROR_RUN_NATIVE);
+ *  - getppid, getcwd, chdir, fchdir, umask, sync always come to the service;
+ *  - pipe/pipe2, and every fd call on a non-placeholder, are made natively;
+ *  - close reports LS_OP_FD_CLOSED BEFORE the kernel close (so a number reused
+ *    by another thread's open is never dropped late); dup*, F_DUPFD* report
+ *    LS_OP_FD_ALIAS after the kernel call;
+ *  - a vfork child (posix_spawn) sends its acting pid and reports every dup2 and
+ *    close (LS_OP_FD_ALIAS / LS_OP_FD_CLOSED), placeholder or not, since it
+ *    cannot keep a table of its own;
+ *  - the channel fd itself sits at RLIMIT_NOFILE's soft limit - 16 (the
+ *    variable LS_CHANNEL_FD_ENV says where) and is never a placeholder.
  * ------------------------------------------------------------------------- */
 #define LS_REQUEST_TRAPPED 0x1u
 

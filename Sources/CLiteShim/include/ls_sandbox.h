@@ -140,6 +140,10 @@ enum {
  * 0 no, -1 with errno when the kernel cannot tell (no CONFIG_KCMP, bad fd). */
 int ls_same_open_file(pid_t pid, int guest_fd, int host_fd);
 
+/* Why C: statx needs _GNU_SOURCE, which Swift's Glibc module does not define.
+ * Fills `buffer` (256 bytes, struct statx) for `path`; 0 or -1 with errno. */
+int ls_statx(int dirfd, const char *path, int flags, unsigned mask, void *buffer);
+
 /* Why C: pipe2 needs _GNU_SOURCE, which Swift's Glibc module does not define. */
 int ls_pipe_cloexec(int fds[2]);
 

@@ -16,6 +16,14 @@ public protocol GuestMemory {
     /// write, and returns its guest address: the value checked is then the value
     /// the kernel uses. Each thread has its own slot, valid until its next call.
     func pin(_ bytes: [UInt8]) throws(Errno) -> UInt64
+    /// Whether a pointer argument is NULL: 0 in a guest's address space, but
+    /// LS_NULL_POINTER on the fast path, where pointers are payload offsets and
+    /// 0 is the first byte of the payload.
+    func isNull(_ address: UInt64) -> Bool
+}
+
+extension GuestMemory {
+    public func isNull(_ address: UInt64) -> Bool { address == 0 }
 }
 
 extension GuestMemory {

@@ -34,6 +34,15 @@ public struct GuardStatistics: Sendable {
     public var regionsMapped = 0
     /// Nanoseconds from the start of the spawn to the guest's exec (its first instruction).
     public var startToExecNanoseconds: UInt64 = 0
+    /// Seccomp stops by system-call number (the guard path's calls), and the
+    /// calls of them that ran on the host kernel.
+    public var stopsByNumber = [Int](repeating: 0, count: 512)
+    public var hostByNumber = [Int](repeating: 0, count: 512)
+
+    /// Guard-path calls by name.
+    public var stopsByName: [String: Int] { CallStatistics.names(stopsByNumber) }
+    /// Calls the guard let run on the host kernel, by name.
+    public var hostByName: [String: Int] { CallStatistics.names(hostByNumber) }
 }
 
 /// One traced guest thread.
@@ -60,6 +69,8 @@ final class Tracee {
 public final class Guard: @unchecked Sendable {
     public let policy: SandboxPolicy
     public let dispatcher: any Dispatcher
+    /// Told about every process created, exec'd or ended, before it runs on.
+    let lifecycle: (any ProcessLifecycle)?
     let spawner: GuestSpawner
     let trace: (@Sendable (String) -> Void)?
 
@@ -86,10 +97,11 @@ public final class Guard: @unchecked Sendable {
     private let finished = Mutex<(GuestExit?, GuardStatistics, SystemCallError?)>((nil, GuardStatistics(), nil))
     private var launchError: SystemCallError?
 
-    init(policy: SandboxPolicy, dispatcher: any Dispatcher, stdio: [Int32],
+    init(policy: SandboxPolicy, dispatcher: any Dispatcher, lifecycle: (any ProcessLifecycle)? = nil, stdio: [Int32],
          trace: (@Sendable (String) -> Void)?) {
         self.policy = policy
         self.dispatcher = dispatcher
+        self.lifecycle = lifecycle
         self.spawner = GuestSpawner(policy: policy, stdio: stdio)
         self.trace = trace
     }
@@ -98,6 +110,7 @@ public final class Guard: @unchecked Sendable {
     /// Returns once the guest exists (or throws why it could not start).
     public static func launch(program: String, arguments: [String], environment: [String],
                               policy: SandboxPolicy, dispatcher: (any Dispatcher)? = nil,
+                              lifecycle: (any ProcessLifecycle)? = nil,
                               stdio: [Int32] = [0, 1, 2],
                               trace: (@Sendable (String) -> Void)? = nil) throws(SystemCallError) -> Guard {
         var policy = policy
@@ -108,7 +121,7 @@ public final class Guard: @unchecked Sendable {
                              dispatcher: dispatcher ?? HostFileDispatcher(policy: policy,
                                                                           stdoutSink: stdio.count > 1 ? stdio[1] : 1,
                                                                           stderrSink: stdio.count > 2 ? stdio[2] : 2),
-                             stdio: stdio, trace: trace)
+                             lifecycle: lifecycle, stdio: stdio, trace: trace)
         var ready: [Int32] = [0, 0]
         guard ls_pipe_cloexec(&ready) == 0 else { throw SystemCallError(.current, "pipe2") }
         defer { close(ready[0]) }
@@ -237,6 +250,10 @@ public final class Guard: @unchecked Sendable {
         let space = sharesMemory ? parent.space : AddressSpace()
         let child = Tracee(tid: tid, tgid: isThread ? parent.tgid : tid, space: space, new: true)
         tracees[tid] = child
+        // Before the child runs (it is held at its first stop until released below
+        // or by the event loop): its fd table, cwd and umask are copies of its
+        // parent's from its first instruction.
+        lifecycle?.processCreated(tid, parent: parent.tgid, sharesFiles: flags & 0x400 != 0, isThread: isThread)
         if earlyTasks.remove(tid) != nil {
             // It already made its first stop (the SIGSTOP of a new task): release it.
             child.awaitingFirstStop = false
@@ -252,6 +269,7 @@ public final class Guard: @unchecked Sendable {
         tracee.space.release(tracee.tid)
         tracee.space = AddressSpace()
         tracee.pendingClone = nil
+        lifecycle?.processExecuted(tracee.tgid)
         if tracee.tid == guestPID && statistics.startToExecNanoseconds == 0 {
             statistics.startToExecNanoseconds = ls_monotonic_ns() - spawnStarted
             close(failureFD)
@@ -262,6 +280,9 @@ public final class Guard: @unchecked Sendable {
     private func taskEnded(_ tid: Int32, status: Int32) {
         if let tracee = tracees.removeValue(forKey: tid) {
             tracee.space.release(tid)
+            // A thread-group leader's end is reported after every other thread's:
+            // the whole process is gone.
+            if tracee.tgid == tid { lifecycle?.processExited(tid) }
         }
         earlyTasks.remove(tid)
         guard tid == guestPID else { return }
@@ -305,6 +326,7 @@ public final class Guard: @unchecked Sendable {
             mapRegion(for: tracee)
             return
         }
+        if call.number >= 0 && call.number < statistics.stopsByNumber.count { statistics.stopsByNumber[call.number] += 1 }
 
         var note = ""
         let outcome: DispatchOutcome
@@ -366,6 +388,9 @@ public final class Guard: @unchecked Sendable {
             ls_ptrace_cont(tid, 0)
         case .host(let rewritten):
             statistics.allowed += 1
+            if rewritten.number >= 0 && rewritten.number < statistics.hostByNumber.count {
+                statistics.hostByNumber[rewritten.number] += 1
+            }
             if rewritten != call {
                 var regs = ls_syscall_regs()
                 ls_ptrace_get_syscall(tid, &regs)

@@ -136,6 +136,29 @@ extension Guard {
             }
             return .host(call)
 
+        case .fileControl:
+            // F_SETFL 4, the POSIX and OFD locks 5-7 and 36-38, F_DUPFD_CLOEXEC 1030,
+            // pipe sizes and seals queries 1031-1034 act on the guest's own fds only.
+            let allowed: Set<UInt64> = [4, 5, 6, 7, 36, 37, 38, 1030, 1031, 1032, 1033, 1034]
+            guard allowed.contains(a[1] & 0xffff_ffff) else {
+                note("fcntl command \(a[1] & 0xffff_ffff) refused")
+                return .failed(.EINVAL)
+            }
+            return .host(call)
+
+        case .sharedMemory:
+            guard policy.namespaces.contains(.ipc) else {
+                note("System V IPC needs the sandbox's own IPC namespace")
+                return .failed(.ENOSYS)
+            }
+            if call.name == "shmat" {
+                // shmat(id, address, flags): a chosen address could cover the guard's
+                // page (SHM_REMAP replaces what is there); SHM_EXEC maps it executable.
+                if a[1] != 0 { note("fixed address refused"); return .failed(.EINVAL) }
+                if a[2] & 0o100000 != 0 { note("SHM_EXEC refused"); return .failed(.EACCES) }
+            }
+            return .host(call)
+
         case .selfOnly:
             // membarrier's GLOBAL commands (1, 2, 4) interrupt every CPU of the host.
             if call.name == "membarrier" && a[0] & 0x7 != 0 {

@@ -84,4 +84,11 @@ public enum MonitorRule: String, Sendable, Equatable, CaseIterable {
     case limits
     /// Calls that only read state of the guest itself or wait on its children.
     case selfOnly
+    /// fcntl beyond what the filter passes: status flags and locks of the guest's
+    /// own fds; no leases, owners, signals or notifications.
+    case fileControl
+    /// shmget/shmat/shmctl/shmdt: System V shared memory, only inside the guest's
+    /// own IPC namespace (where no host segment is visible), attached where the
+    /// kernel chooses and never executable.
+    case sharedMemory
 }

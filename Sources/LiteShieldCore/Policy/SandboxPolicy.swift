@@ -9,7 +9,8 @@ public struct SandboxPolicy: Sendable {
     /// Host paths the guest may open read-only: a path is readable when it equals
     /// one of these or lies below it. Checked after the guard resolves symlinks.
     public var readablePaths: [String]
-    /// Programs the guest may execve (resolved, exact).
+    /// Programs the guest may execve: resolved paths, exact — or, ending in "/",
+    /// every program in that directory (not below it).
     public var executables: [String]
     /// Processes (thread groups) alive at once in the sandbox, enforced by the
     /// guard (RLIMIT_NPROC does not bind root, so the guard counts itself).
@@ -92,5 +93,10 @@ public struct SandboxPolicy: Sendable {
         return readablePaths.contains { $0.hasPrefix(prefix) }
     }
 
-    public func isExecutable(_ path: String) -> Bool { executables.contains(path) }
+    public func isExecutable(_ path: String) -> Bool {
+        executables.contains { entry in
+            guard entry.hasSuffix("/") else { return entry == path }
+            return path.hasPrefix(entry) && !path.dropFirst(entry.count).contains("/")
+        }
+    }
 }

@@ -86,13 +86,15 @@ extension SyscallTable {
     /// threads, signals and the fds it already holds — and every fd a guest holds
     /// was handed over at spawn or opened read-only through the guard.
     public static let standard = SyscallTable([
-        // MARK: allowed — the host calls a guest may make directly (22)
+        // MARK: allowed — the host calls a guest may make directly (23)
         ("read", .allowed(reason: "reads an fd the guest already holds; every such fd was checked when opened")),
         ("pread64", .allowed(reason: "as read, at an offset")),
         ("readv", .allowed(reason: "as read, into several buffers")),
         ("lseek", .allowed(reason: "moves the offset of an fd the guest holds")),
         ("fstat", .allowed(reason: "describes an fd the guest already holds")),
         ("close", .allowed(reason: "gives up one of the guest's own fds")),
+        ("fcntl", .allowedWhen([ArgumentTest(argument: 1, mask: 0xFFFF_FFFC, equals: 0)], otherwise: .fileControl,
+                               reason: "F_DUPFD, F_GETFD, F_SETFD, F_GETFL only: a duplicate or the flags of an fd the guest holds (the guest runtime reserves every service fd's number this way); other commands stop in the guard")),
         ("mmap", .allowedWhen([ArgumentTest(argument: 2, mask: protExec, equals: 0),
                                ArgumentTest(argument: 3, mask: mapAnonymous | mapFixed | mapFixedNoReplace,
                                             equals: mapAnonymous)],
@@ -120,6 +122,10 @@ extension SyscallTable {
         ("clone", .monitored(.clone, reason: "threads and processes, without namespaces, CLONE_UNTRACED or CLONE_PARENT; within the process limit")),
         ("clone3", .monitored(.clone3, reason: "as clone; struct clone_args is copied, checked and pinned, so the flags checked are the flags used")),
         ("fork", .monitored(.fork, reason: "within the process limit")),
+        ("shmget", .monitored(.sharedMemory, reason: "System V shared memory inside the guest's own IPC namespace (fio keeps its job table there)")),
+        ("shmat", .monitored(.sharedMemory, reason: "as shmget; attached where the kernel chooses, never executable")),
+        ("shmdt", .monitored(.sharedMemory, reason: "as shmget")),
+        ("shmctl", .monitored(.sharedMemory, reason: "as shmget; only the namespace's own segments are visible")),
         ("vfork", .monitored(.fork, reason: "within the process limit")),
         ("kill", .monitored(.signal, reason: "only processes of this sandbox")),
         ("tkill", .monitored(.signal, reason: "only threads of this sandbox")),
@@ -185,7 +191,6 @@ extension SyscallTable {
         ("getdents64", .delegated(reason: "directory entries from the service")),
         ("getdents", .delegated(reason: "as getdents64")),
         ("ioctl", .delegated(reason: "terminal queries on stdio; nothing else")),
-        ("fcntl", .delegated(reason: "fd flags in the service's fd table")),
         ("dup", .delegated(reason: "the service's fd table")),
         ("dup2", .delegated(reason: "the service's fd table")),
         ("dup3", .delegated(reason: "the service's fd table")),

@@ -1,9 +1,10 @@
-// The fast path's service loop: serves a LiteIPC channel whose requests are
-// guest system calls (op = the x86-64 number, six arguments, buffers in the
-// slot's payload) with the same `Dispatcher` the guard uses. A call the
-// dispatcher would hand to the host kernel is answered "run it yourself"
-// (LS_ERROR_RUN_NATIVE): the runtime makes the original call, and the seccomp
-// filter and the guard judge it as they judge any other.
+// The service loop of the fast and trap paths: serves a LiteIPC channel whose
+// requests are guest system calls (op = the x86-64 number, six arguments,
+// buffers in the slot's payload) with the same `Dispatcher` the guard uses. A
+// call the dispatcher would hand to the host kernel is answered "run it
+// yourself" (LS_ERROR_RUN_NATIVE), with the rewritten host path when the
+// dispatcher replaced one: the runtime makes the call, and the seccomp filter
+// and the guard judge it as they judge any other.
 
 import CLiteShim
 import LiteIPC
@@ -13,86 +14,187 @@ import Synchronization
 import Glibc
 #endif
 
-public struct FastPathStatistics: Sendable, Equatable {
+/// Calls by path (fast: a libc wrapper; trap: a raw call caught by SIGSYS) and
+/// by number, counted on the hot path by number (hashing a name per call cost
+/// more than the call itself).
+public struct CallStatistics: Sendable, Equatable {
     /// Requests answered by the service.
     public var served = 0
     /// Requests sent back to be made natively.
     public var native = 0
-    /// Requests by system-call number (counted by number on the hot path: hashing
-    /// a name per call cost more than the call itself).
-    public var byNumber = [Int](repeating: 0, count: 512)
+    /// Requests by path and system-call number (service ops, LS_OP_*, are
+    /// counted at `CallStatistics.serviceOps`).
+    public var fast = [Int](repeating: 0, count: CallStatistics.numbers)
+    public var trap = [Int](repeating: 0, count: CallStatistics.numbers)
 
-    /// Requests by call name, for reports.
-    public var byName: [String: Int] {
+    static let numbers = 512
+    /// The service operations (LS_OP_FD_ALIAS, …) by op - LS_OP_BASE.
+    public var serviceOps = [Int](repeating: 0, count: 8)
+
+    /// Requests by number, both paths.
+    public var byNumber: [Int] { zip(fast, trap).map { $0 + $1 } }
+    /// Requests of one path.
+    public func count(_ path: CallPath) -> Int {
+        switch path {
+        case .fast: return fast.reduce(0, +)
+        case .trap: return trap.reduce(0, +)
+        case .guard: return 0
+        }
+    }
+    /// Requests by call name, both paths, for reports.
+    public var byName: [String: Int] { Self.names(byNumber) }
+    /// Requests of one path by call name.
+    public func byName(_ path: CallPath) -> [String: Int] {
+        Self.names(path == .fast ? fast : path == .trap ? trap : [])
+    }
+
+    static func names(_ counts: [Int]) -> [String: Int] {
         var names: [String: Int] = [:]
-        for (number, count) in byNumber.enumerated() where count > 0 {
+        for (number, count) in counts.enumerated() where count > 0 {
             names[SyscallTable.name(of: number), default: 0] += count
         }
         return names
     }
 }
 
+/// The first slice's name for the statistics.
+public typealias FastPathStatistics = CallStatistics
+
 public final class ChannelDispatcher: @unchecked Sendable {
     public let channel: Channel
     public let dispatcher: any Dispatcher
     private let service: ChannelService
     private let stopping = Atomic<Bool>(false)
-    private let statistics = Mutex(FastPathStatistics())
+    private let statistics = Mutex(CallStatistics())
+    /// Slots of exited processes, with the generation they had then, for the
+    /// service thread to free (it alone touches the rings).
+    private let exitedSlots = Mutex<[(slot: Int, generation: UInt32)]>([])
+    private let reclaimPending = Atomic<Bool>(false)
     private var thread = pthread_t()
     private var running = false
 
-    /// Creates a channel for guests to attach (hand `channel.region.fd` over).
     /// Receives one line per served call (`liteshield run --trace`).
     public let trace: (@Sendable (String) -> Void)?
 
-    public init(dispatcher: any Dispatcher, geometry: ChannelGeometry? = nil,
-                trace: (@Sendable (String) -> Void)? = nil) throws {
+    /// The channel's shape unless one is given: 64 slots (a slot per guest
+    /// thread that makes calls, across every process of the sandbox), rings of
+    /// 8, 64 KiB of payload per slot.
+    public static func defaultGeometry() throws -> ChannelGeometry {
+        try ChannelGeometry(slotCount: 64, ringCapacity: 8, payloadSize: 64 << 10)
+    }
+
+    /// Creates a channel for guests to attach (hand `channel.region.fd` over).
+    public convenience init(dispatcher: any Dispatcher, geometry: ChannelGeometry? = nil,
+                            trace: (@Sendable (String) -> Void)? = nil) throws {
+        try self.init(channel: Channel.create(geometry: geometry ?? Self.defaultGeometry(), name: "liteshield-guest-channel"),
+                      dispatcher: dispatcher, trace: trace)
+    }
+
+    /// Serves a channel made beforehand (e.g. so the dispatcher can be given its fd).
+    public init(channel: Channel, dispatcher: any Dispatcher, trace: (@Sendable (String) -> Void)? = nil) throws {
         self.trace = trace
-        self.channel = try Channel.create(geometry: geometry ?? ChannelGeometry(slotCount: 16, ringCapacity: 8, payloadSize: 64 << 10),
-                                          name: "liteshield-guest-channel")
+        self.channel = channel
         self.dispatcher = dispatcher
         // A short spin, then many yields before sleeping: the same budgets as the
-        // guest runtime's, for the reasons given there (Runtime/lsguest/lsguest.c).
+        // guest runtime's, for the reasons given there (Runtime/lsguest/channel.c).
         self.service = try ChannelService(channel: channel,
                                           strategy: WaitStrategy(spinNanoseconds: 1_000, yieldIterations: 200, sleeps: true))
     }
 
-    public var counters: FastPathStatistics { statistics.withLock { $0 } }
+    public var counters: CallStatistics { statistics.withLock { $0 } }
 
     /// Serves one request: the unit both the service thread and tests use.
     func serve(_ request: ChannelRequest) -> ChannelResponse {
         let owner = channel.slotOwner(request.slot)
-        var written = 0
-        let outcome = withUnsafeMutablePointer(to: &written) { writtenPointer in
-            let memory = SlotMemory(payload: request.payload, written: writtenPointer)
-            let a = request.args
-            let call = SystemCall(number: Int(request.op), arguments: [a.0, a.1, a.2, a.3, a.4, a.5])
-            var notes: [String] = []
-            let outcome = dispatcher.dispatch(call, caller: GuestCaller(pid: owner.pid, tid: owner.tid), memory: memory,
-                                              note: { if trace != nil { notes.append($0) } })
-            if let trace {
-                let result: String
-                switch outcome {
-                case .host: result = "run natively"
-                case .returned(let value) where value < 0 && value > -4096: result = "-1 \(Errno(rawValue: Int32(-value)))"
-                case .returned(let value): result = String(value)
-                }
-                // Pointer arguments are payload offsets on this path.
-                trace("fast [\(owner.tid)] \(call) = \(result)" + (notes.isEmpty ? "" : "  " + notes.joined(separator: "; ")))
+        let scratch = SlotScratch()
+        let memory = SlotMemory(payload: request.payload, scratch: scratch)
+        let a = request.args
+        let call = SystemCall(number: Int(request.op), arguments: [a.0, a.1, a.2, a.3, a.4, a.5])
+        // `reserved`: bits 0-31 the placeholder + 1, bits 32-63 the acting pid
+        // (a vfork child on its parent's slot). Both are claims the dispatcher
+        // checks; a pid only replaces the owner's when it is given.
+        let reserved = request.reserved
+        let placeholder = UInt32(truncatingIfNeeded: reserved)
+        let actingPID = Int32(bitPattern: UInt32(truncatingIfNeeded: reserved >> 32))
+        let trapped = request.flags & UInt32(LS_REQUEST_TRAPPED) != 0
+        let caller = GuestCaller(pid: actingPID != 0 ? actingPID : owner.pid, tid: owner.tid,
+                                 path: trapped ? .trap : .fast,
+                                 reservedFD: placeholder != 0 && placeholder <= UInt32(Int32.max) ? Int32(placeholder - 1) : nil)
+        var notes: [String] = []
+        let outcome = dispatcher.dispatch(call, caller: caller, memory: memory,
+                                          note: { if trace != nil { notes.append($0) } })
+        if let trace {
+            let result: String
+            switch outcome {
+            case .host: result = "run natively"
+            case .returned(let value) where value < 0 && value > -4096: result = "-1 \(Errno(rawValue: Int32(-value)))"
+            case .returned(let value): result = String(value)
             }
-            statistics.withLock { s in
-                if case .host = outcome { s.native += 1 } else { s.served += 1 }
-                if call.number >= 0 && call.number < s.byNumber.count { s.byNumber[call.number] += 1 }
+            // Pointer arguments are payload offsets on these paths.
+            let name = call.number >= Int(LS_OP_BASE) ? "service op \(call.number - Int(LS_OP_BASE))\(call.arguments.prefix(2))"
+                                                      : "\(call)"
+            trace("\(caller.path.rawValue) [\(owner.tid)] \(name) = \(result)" + (notes.isEmpty ? "" : "  " + notes.joined(separator: "; ")))
+        }
+        statistics.withLock { s in
+            if case .host = outcome { s.native += 1 } else { s.served += 1 }
+            let number = call.number
+            if number >= 0 && number < CallStatistics.numbers {
+                if trapped { s.trap[number] += 1 } else { s.fast[number] += 1 }
+            } else if number > Int(LS_OP_BASE) && number - Int(LS_OP_BASE) < s.serviceOps.count {
+                s.serviceOps[number - Int(LS_OP_BASE)] += 1
             }
-            return outcome
         }
         switch outcome {
-        case .host:
-            return ChannelResponse(result: -1, error: Int32(LS_ERROR_RUN_NATIVE))
+        case .host(let rewritten):
+            return Self.runNative(call, rewritten, scratch, request.payload)
         case .returned(let value) where value < 0 && value > -4096:
             return ChannelResponse(result: -1, error: Int32(-value))
         case .returned(let value):
-            return ChannelResponse(result: value, payloadLength: UInt32(min(written, Int(UInt32.max))))
+            return ChannelResponse(result: value, payloadLength: UInt32(min(scratch.written, Int(UInt32.max))))
+        }
+    }
+
+    /// "Run it yourself", with the dispatcher's rewritten path when it replaced
+    /// a path argument by pinned bytes: the path at payload offset 0 and the
+    /// argument's index as the result (liteshield_abi.h, LS_ERROR_RUN_NATIVE).
+    /// Any other rewrite cannot be expressed on this path: the original call is
+    /// made, and the guard judges it.
+    static func runNative(_ call: SystemCall, _ rewritten: SystemCall, _ scratch: SlotScratch,
+                          _ payload: UnsafeMutableRawBufferPointer) -> ChannelResponse {
+        let plain = ChannelResponse(result: -1, error: Int32(LS_ERROR_RUN_NATIVE))
+        guard rewritten != call, rewritten.number == call.number, let pinned = scratch.pinned,
+              let index = rewritten.arguments.indices.first(where: { rewritten.arguments[$0] != call.arguments[$0] }),
+              rewritten.arguments[index] == scratch.pinnedAddress else { return plain }
+        var path = pinned
+        if path.last != 0 { path.append(0) }
+        guard path.count <= payload.count else { return ChannelResponse(result: -1, error: ENAMETOOLONG) }
+        path.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: payload[0..<path.count]).copyMemory(from: $0) }
+        return ChannelResponse(result: Int64(index), error: Int32(LS_ERROR_RUN_NATIVE), payloadLength: UInt32(path.count))
+    }
+
+    /// Frees the slots of a process that ended (the guard calls it through
+    /// ProcessLifecycle), so they serve other threads at once instead of after
+    /// the periodic liveness check. Safe from any thread: the slots are noted
+    /// here, with their claim generation, and freed by the service thread. A
+    /// dead owner's slot stays claimed until then, so no one else can take it
+    /// in between; the generation guards against a stale note.
+    public func releaseSlots(ofProcess pid: Int32) {
+        var found: [(slot: Int, generation: UInt32)] = []
+        for slot in 0..<Int(channel.geometry.slotCount) {
+            let owner = channel.slotOwner(slot)
+            if owner.claimed && owner.pid == pid { found.append((slot, channel.slotGeneration(slot))) }
+        }
+        guard !found.isEmpty else { return }
+        exitedSlots.withLock { $0 += found }
+        reclaimPending.store(true, ordering: .releasing)
+        ringDoorbell()
+    }
+
+    private func reclaimExited() {
+        guard reclaimPending.exchange(false, ordering: .acquiring) else { return }
+        let slots = exitedSlots.withLock { pending in defer { pending = [] }; return pending }
+        for entry in slots where channel.slotGeneration(entry.slot) == entry.generation {
+            service.release(slot: entry.slot)
         }
     }
 
@@ -116,16 +218,27 @@ public final class ChannelDispatcher: @unchecked Sendable {
         while !stopping.load(ordering: .acquiring) {
             do {
                 try service.run(until: {
-                    self.stopping.load(ordering: .acquiring) || ls_monotonic_ns() &- lastReclaim > 100_000_000
+                    self.stopping.load(ordering: .acquiring) || self.reclaimPending.load(ordering: .acquiring)
+                        || ls_monotonic_ns() &- lastReclaim > 100_000_000
                 }) { request in serve(request) }
             } catch {
                 // The service itself never fails on a hostile guest (faults quarantine
                 // one slot); keep serving the others.
             }
-            // Slots of guest threads killed while holding them go back to the pool.
-            service.reclaimSlotsOfDeadOwners()
-            lastReclaim = ls_monotonic_ns()
+            reclaimExited()
+            if ls_monotonic_ns() &- lastReclaim > 100_000_000 {
+                // Slots of guest threads killed while holding them go back to the pool.
+                service.reclaimSlotsOfDeadOwners()
+                lastReclaim = ls_monotonic_ns()
+            }
         }
+    }
+
+    private func ringDoorbell() {
+        let doorbell = channel.region.base.advanced(by: Int(LS_CACHE_LINE)).assumingMemoryBound(to: ls_wait_word.self)
+        let sequence = UnsafeMutableRawPointer(doorbell).advanced(by: 4).assumingMemoryBound(to: UInt32.self)
+        _ = ls_fetch_add_u32(sequence, 1)
+        _ = ls_futex_wake(sequence, 1)
     }
 
     /// Stops the loop and waits for its thread.
@@ -133,11 +246,24 @@ public final class ChannelDispatcher: @unchecked Sendable {
         guard running else { return }
         stopping.store(true, ordering: .releasing)
         // Ring the doorbell so a sleeping loop sees the flag now, not after its slice.
-        let doorbell = channel.region.base.advanced(by: Int(LS_CACHE_LINE)).assumingMemoryBound(to: ls_wait_word.self)
-        let sequence = UnsafeMutableRawPointer(doorbell).advanced(by: 4).assumingMemoryBound(to: UInt32.self)
-        _ = ls_fetch_add_u32(sequence, 1)
-        _ = ls_futex_wake(sequence, 1)
+        ringDoorbell()
         pthread_join(thread, nil)
         running = false
+    }
+}
+
+/// The guard's process events reach the channel's dispatcher (when it keeps
+/// per-process state) and the channel itself: an exited process's slots are
+/// freed at once. Pass the ChannelDispatcher as the guard's `lifecycle`.
+extension ChannelDispatcher: ProcessLifecycle {
+    public func processCreated(_ child: Int32, parent: Int32, sharesFiles: Bool, isThread: Bool) {
+        (dispatcher as? any ProcessLifecycle)?.processCreated(child, parent: parent, sharesFiles: sharesFiles, isThread: isThread)
+    }
+    public func processExecuted(_ pid: Int32) {
+        (dispatcher as? any ProcessLifecycle)?.processExecuted(pid)
+    }
+    public func processExited(_ pid: Int32) {
+        (dispatcher as? any ProcessLifecycle)?.processExited(pid)
+        releaseSlots(ofProcess: pid)
     }
 }

@@ -1,16 +1,31 @@
-// Guest memory on the fast path: the request's payload range in its slot. The
-// guest runtime copies paths and input buffers there and passes their offsets as
-// the pointer arguments (liteshield_abi.h, "Fast-path conventions"), so the same
-// dispatcher code that reads a traced guest's memory on the guard path reads the
-// payload here. The range is shared memory the guest can rewrite at any time:
-// every read copies.
+// Guest memory on the fast and trap paths: the request's payload range in its
+// slot. The guest runtime copies paths and input buffers there and passes their
+// offsets as the pointer arguments (liteshield_abi.h, "Fast-path conventions"),
+// so the same dispatcher code that reads a traced guest's memory on the guard
+// path reads the payload here. The range is shared memory the guest can rewrite
+// at any time: every read copies.
 
+import CLiteShim
 import LiteSystem
+
+/// What serving one request left behind besides its outcome.
+final class SlotScratch {
+    /// Bytes written back (from the start of the payload range), so the reply
+    /// announces how much output there is.
+    var written = 0
+    /// Bytes the dispatcher pinned for a call it hands back to the host (a
+    /// rewritten path), and the address it was given for them.
+    var pinned: [UInt8]?
+    var pinnedAddress: UInt64 = 0
+}
 
 struct SlotMemory: GuestMemory {
     let payload: UnsafeMutableRawBufferPointer
-    /// Bytes written back, so the reply announces how much output there is.
-    let written: UnsafeMutablePointer<Int>
+    let scratch: SlotScratch
+
+    /// Pinned bytes get addresses no payload offset reaches, so the channel
+    /// dispatcher can tell which argument of a rewritten call was replaced.
+    static let pinnedBase: UInt64 = 1 << 62
 
     private func range(_ address: UInt64, _ count: Int) throws(Errno) -> Range<Int> {
         guard count >= 0, address <= UInt64(payload.count), UInt64(count) <= UInt64(payload.count) - address else {
@@ -20,10 +35,16 @@ struct SlotMemory: GuestMemory {
     }
 
     func read(_ address: UInt64, count: Int) throws(Errno) -> [UInt8] {
-        Array(UnsafeRawBufferPointer(rebasing: payload[try range(address, count)]))
+        if let pinned = scratch.pinned, address == scratch.pinnedAddress, count <= pinned.count {
+            return Array(pinned.prefix(count))
+        }
+        return Array(UnsafeRawBufferPointer(rebasing: payload[try range(address, count)]))
     }
 
     func readString(_ address: UInt64, limit: Int) throws(Errno) -> [UInt8] {
+        if let pinned = scratch.pinned, address == scratch.pinnedAddress {
+            return Array(pinned.prefix { $0 != 0 }.prefix(limit))
+        }
         let available = try range(address, 0).lowerBound
         let end = min(payload.count, available + limit + 1)
         var bytes: [UInt8] = []
@@ -38,11 +59,18 @@ struct SlotMemory: GuestMemory {
     func write(_ bytes: [UInt8], to address: UInt64) throws(Errno) {
         let target = try range(address, bytes.count)
         bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: payload[target]).copyMemory(from: $0) }
-        written.pointee = max(written.pointee, target.upperBound)
+        scratch.written = max(scratch.written, target.upperBound)
     }
 
-    /// Nothing to pin on the fast path: a call the dispatcher hands to the host is
-    /// answered "run it yourself", and the runtime then makes the original call,
-    /// which the filter and the guard check afresh.
-    func pin(_ bytes: [UInt8]) throws(Errno) -> UInt64 { 0 }
+    /// A call the dispatcher hands to the host is answered "run it yourself"
+    /// (LS_ERROR_RUN_NATIVE); a pinned path goes back in the reply's payload and
+    /// the runtime makes the call with it, which the filter and the guard check
+    /// afresh. Only the last pin of a call survives (a call rewrites one path).
+    func isNull(_ address: UInt64) -> Bool { address == UInt64.max }  // LS_NULL_POINTER (UINT64_MAX does not import)
+
+    func pin(_ bytes: [UInt8]) throws(Errno) -> UInt64 {
+        scratch.pinnedAddress = SlotMemory.pinnedBase + UInt64(bytes.count)
+        scratch.pinned = bytes
+        return scratch.pinnedAddress
+    }
 }
