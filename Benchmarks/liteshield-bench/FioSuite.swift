@@ -103,8 +103,9 @@ enum FioSuite {
         let errors = readFile(stderr).split(separator: "\n").map(String.init)
             .filter { !$0.contains("libmtd") && !$0.contains("error 13 (Permission denied)") }
         // One line per kind of error: each job thread reports it with its own pid.
-        let jobErrors = (text.split(separator: "\n").map(String.init) + errors).filter { $0.hasPrefix("fio: ") }
-            .map { $0.replacing(/pid=[0-9]+, /, with: "") }
+        let allLines: [String] = text.split(separator: "\n").map(String.init) + errors
+        let jobErrors: [String] = allLines.filter { $0.hasPrefix("fio: ") }
+            .map { $0.replacing(#/pid=[0-9]+, /#, with: "") }
         let said = (jobErrors.isEmpty ? Array(errors.suffix(3)) : Array(Array(Set(jobErrors)).sorted().prefix(3)))
             .joined(separator: " | ")
         if timedOut {
