@@ -7,10 +7,10 @@
 //               the call over the channel to the service; its file on LiteFS
 //   trap path   the same, but the guest issues the calls through libc's syscall()
 //               (a raw syscall instruction in libc's text, which the runtime's trap
-//               filter covers): SIGSYS in the guest, then the channel. Until that
-//               filter exists these calls stop in the guard instead.
+//               filter covers): SIGSYS in the guest, then the channel
 //   guard path  the guest linked statically (no libc to interpose, no runtime):
-//               every call stops in the ptrace guard, which serves it
+//               every call stops in the ptrace guard, which serves it (its file
+//               calls fail: a file on the image needs the runtime's descriptor)
 //   runsc       gVisor (`runsc do`, ptrace platform), files on its in-memory overlay
 //
 // Each cell is the median of 3 rounds of the guest's median 16-call batch;
