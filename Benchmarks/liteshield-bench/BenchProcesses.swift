@@ -13,8 +13,9 @@ func executableDirectory() -> String {
     return String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)])
 }
 
-/// Starts a program (stdout to `output` when given); returns its pid.
-func startProcess(_ arguments: [String], environment: [String] = [], output: String? = nil) -> pid_t {
+/// Starts a program (stdout to `output`, stderr to `errors` when given); returns its pid.
+func startProcess(_ arguments: [String], environment: [String] = [], output: String? = nil,
+                  errors: String? = nil) -> pid_t {
     let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     var env: [UnsafeMutablePointer<CChar>?] = []
     var index = 0
@@ -24,6 +25,7 @@ func startProcess(_ arguments: [String], environment: [String] = [], output: Str
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     if let output { posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+    if let errors { posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     var empty = sigset_t()
@@ -46,10 +48,40 @@ func waitProcess(_ pid: pid_t) -> Int32 {
     return status
 }
 
+/// Waits for a child for up to `seconds`; past that it is sent SIGTERM, then
+/// SIGKILL 5 s later, so a guest that hangs in a half-built sandbox cannot hang
+/// the suite. Returns the wait status and whether the deadline passed.
+func waitProcess(_ pid: pid_t, deadline seconds: Double) -> (status: Int32, timedOut: Bool) {
+    var status: Int32 = 0
+    var waited = 0.0
+    var signalled = false
+    while true {
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { return (status, signalled) }
+        if r < 0 && errno != EINTR { return (-1, signalled) }
+        if waited >= seconds && !signalled {
+            kill(pid, SIGTERM)
+            signalled = true
+        } else if waited >= seconds + 5 {
+            kill(pid, SIGKILL)
+            return (waitProcess(pid), true)
+        }
+        usleep(50_000)
+        waited += 0.05
+    }
+}
+
 @discardableResult
 func runProcess(_ arguments: [String]) -> Int32 {
     let pid = startProcess(arguments, output: "/dev/null")
     return pid < 0 ? -1 : waitProcess(pid)
+}
+
+/// A waitpid status in words, for failure reports ("exit 1", "killed by signal 9").
+func describeWaitStatus(_ status: Int32) -> String {
+    if status < 0 { return "could not start" }
+    let signal = status & 0x7f
+    return signal == 0 ? "exit \((status >> 8) & 0xff)" : "killed by signal \(signal)"
 }
 
 /// The file's text, or nil when it cannot be opened.

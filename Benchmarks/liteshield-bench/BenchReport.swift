@@ -1,5 +1,8 @@
 // The figures of one suite run, printed as a table or as one JSON object:
 // {"suite": …, "results": [{"name": …, "value": …, "unit": …, "baseline": …, "ratio": …}]}
+// A figure that could not be measured stays in the report as a failed row (its
+// reason printed where the number would be), so one broken path does not hide
+// the baselines measured next to it.
 
 #if canImport(Glibc)
 import Glibc
@@ -12,6 +15,8 @@ struct BenchResult {
     /// What the value is compared with, measured in the same run (nil: none).
     var baselineName: String?
     var baselineValue: Double?
+    /// Why the figure could not be measured (nil: it was).
+    var failure: String? = nil
     /// value / baseline, or nil without a baseline.
     var ratio: Double? {
         guard let b = baselineValue, b != 0 else { return nil }
@@ -23,6 +28,8 @@ struct BenchReport {
     let suite: String
     var results: [BenchResult] = []
     var notes: [String] = []
+    /// Preformatted blocks (e.g. a BenchMatrix) printed between the rows and the notes.
+    var sections: [String] = []
 
     mutating func add(_ name: String, _ value: Double, _ unit: String,
                       baseline: (name: String, value: Double)? = nil) {
@@ -30,17 +37,28 @@ struct BenchReport {
                                    baselineName: baseline?.name, baselineValue: baseline?.value))
     }
 
+    /// A row for a figure that could not be measured, with the reason.
+    mutating func fail(_ name: String, _ unit: String, reason: String) {
+        results.append(BenchResult(name: name, value: .nan, unit: unit, baselineName: nil, baselineValue: nil,
+                                   failure: reason))
+    }
+
     mutating func note(_ text: String) { notes.append(text) }
 
     func table() -> String {
         var out = "== liteshield-bench \(suite) ==\n"
         for r in results {
+            if let failure = r.failure {
+                out += r.name.padding(44) + "FAILED".leftPadding(14) + " " + r.unit.padding(10) + "  " + failure + "\n"
+                continue
+            }
             var line = r.name.padding(44) + formatNumber(r.value).leftPadding(14) + " " + r.unit.padding(10)
             if let ratio = r.ratio, let b = r.baselineName {
                 line += "  \(formatNumber(ratio, digits: 2))× \(b)"
             }
             out += line + "\n"
         }
+        for section in sections { out += "\n" + section + "\n" }
         for n in notes { out += "note: \(n)\n" }
         return out
     }
@@ -58,6 +76,7 @@ struct BenchReport {
                 fields.append("\"baseline\": null")
             }
             fields.append("\"ratio\": \(r.ratio.map(jsonNumber) ?? "null")")
+            if let failure = r.failure { fields.append("\"failure\": \(jsonString(failure))") }
             items.append("{" + fields.joined(separator: ", ") + "}")
         }
         let notesJSON = notes.map(jsonString).joined(separator: ", ")

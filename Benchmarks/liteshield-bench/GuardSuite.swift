@@ -207,8 +207,9 @@ func guardTemporaryDirectory() -> String {
     return path
 }
 
-/// Runs a program to completion with stdout+stderr captured.
-func guardRun(_ argv: [String]) -> (status: Int32, output: String) {
+/// Runs a program to completion with stdout+stderr captured; its environment is
+/// PATH plus `environment` ("NAME=value"), nothing inherited.
+func guardRun(_ argv: [String], environment: [String] = []) -> (status: Int32, output: String) {
     var fds: [Int32] = [0, 0]
     guard ls_pipe_cloexec(&fds) == 0 else { return (-1, "pipe failed") }
     var actions = posix_spawn_file_actions_t()
@@ -218,7 +219,7 @@ func guardRun(_ argv: [String]) -> (status: Int32, output: String) {
     posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { s in s.withCString { strdup($0) } } + [nil]
-    let env: [UnsafeMutablePointer<CChar>?] = ["PATH=/usr/bin:/bin:/usr/sbin:/sbin"].map { s in s.withCString { strdup($0) } } + [nil]
+    let env: [UnsafeMutablePointer<CChar>?] = (["PATH=/usr/bin:/bin:/usr/sbin:/sbin"] + environment).map { s in s.withCString { strdup($0) } } + [nil]
     defer { cArgs.forEach { free($0) }; env.forEach { free($0) } }
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, env)

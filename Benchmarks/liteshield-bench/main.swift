@@ -14,7 +14,8 @@ let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> 
     ("net-udp", "UDP echo: LiteNet in memory vs kernel loopback; DPDK net_tap vs kernel veth", netUDPSuite),
     ("fs", "LiteFS in-process vs the kernel (tmpfs, loop-mounted ext2): metadata ops, IOPS, MB/s", FSSuite.run),
     ("net-tcp", "TCP bulk, ping-pong, connections: LiteNet in memory vs kernel loopback (MTU 1500)", netTCPSuite),
-    ("syscalls", "one guest system call natively, over the fast path (guest runtime) and through the guard", syscallsSuite),
+    ("fio", "Debian's fio on LiteFS in the sandbox vs native tmpfs and loop-mounted ext2 (paper fig. 7)", FioSuite.run),
+    ("syscalls", "one guest system call: native, fast path, trap path, guard path, gVisor runsc (paper fig. 5)", syscallsSuite),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
