@@ -234,9 +234,38 @@ long ls_service_op(uint32_t op, uint64_t a0, uint64_t a1, const struct ls_origin
 }
 
 /* Serves a call by shape: the service when routed there, else natively. */
+/* A read or write of a service file larger than a slot's payload goes in
+ * payload-sized pieces, so the program sees what the kernel gives for a regular
+ * file: the whole transfer, not a short one (dd does not retry a short write).
+ * A piece that comes back short (end of file, a full disk, a terminal) ends it. */
+static int is_transfer(long nr) {
+    return nr == SYS_read || nr == SYS_write || nr == SYS_pread64 || nr == SYS_pwrite64;
+}
+
+static long in_pieces(long nr, const struct shape *s, const uint64_t a[6], const struct ls_origin *o) {
+    uint64_t total = a[2], done = 0;
+    while (done < total) {
+        uint64_t piece[6];
+        memcpy(piece, a, sizeof piece);
+        uint64_t n = total - done;
+        if (n > ls_channel.payload_size) n = ls_channel.payload_size;
+        piece[1] = a[1] + done;
+        piece[2] = n;
+        if (nr == SYS_pread64 || nr == SYS_pwrite64) piece[3] = a[3] + done;
+        struct rewrite rw;
+        long r = remote(nr, s, piece, o, 0, &rw);
+        if (r == RUN_NATIVE) r = -EINVAL;   /* never natively on a placeholder (see by_shape) */
+        if (r < 0) return done ? (long)done : r;
+        done += (uint64_t)r;
+        if ((uint64_t)r < n) break;
+    }
+    return (long)done;
+}
+
 static long by_shape(long nr, const struct shape *s, const uint64_t a[6], const struct ls_origin *o) {
     int route = ls_attached() ? routed(s, a) : 0;
     if (!route) return ls_raw_args(nr, a);
+    if (route == 2 && is_transfer(nr) && a[2] > ls_channel.payload_size) return in_pieces(nr, s, a, o);
     struct rewrite rw;
     long r = remote(nr, s, a, o, 0, &rw);
     if (r != RUN_NATIVE) return r;
