@@ -58,6 +58,7 @@ struct ProgramTests {
         rm /tmp/big /tmp/big2
         ls /tmp
         readlink /tmp/link
+        cd /usr/bin && ./true && echo "relative exec from $(pwd)"
         """
         let result = Self.sandbox(["--fresh", "64M"] + Self.shell + [script])
         #expect(result.exited && result.exitCode == 0, "\(result.summary)")
@@ -71,6 +72,8 @@ struct ProgramTests {
         #expect(out.contains("big 8388608 same"), "\(out)")
         #expect(out.contains("a\ndu.txt\nlink\nt.tar\nx\n"), "\(out)")
         #expect(out.contains("/tmp/copy/moved"), "\(out)")
+        // execve of a relative path follows the guest's cwd (the service's), not the kernel's.
+        #expect(out.contains("relative exec from /usr/bin"), "\(out)")
         // The fast path served the files; the trap path caught libc's own calls (opendir, fopen).
         #expect(statistic(out, "total", column: 0) > 100, "\(out)")
         #expect(statistic(out, "total", column: 1) > 10, "\(out)")

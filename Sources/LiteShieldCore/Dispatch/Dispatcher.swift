@@ -36,3 +36,13 @@ public protocol ProcessLifecycle: Sendable {
     /// `pid` (a whole process) ended.
     func processExited(_ pid: Int32)
 }
+
+/// A dispatcher that keeps the guests' own view of paths (a working directory
+/// per process, mounts): the guard asks it which host file a guest path names
+/// before it checks an execve, since the kernel's idea of the guest's cwd is not
+/// the guest's.
+public protocol GuestPathTranslator: Sendable {
+    /// The host path `path` (relative to `dirfd` or the caller's cwd) names, or
+    /// the errno a guest should see (ENOENT, EACCES for what is not a host file).
+    func hostPath(of path: String, dirfd: Int32, caller: GuestCaller, note: (String) -> Void) throws(Errno) -> String
+}

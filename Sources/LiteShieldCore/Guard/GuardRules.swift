@@ -250,7 +250,21 @@ extension Guard {
                 rewritten.arguments[1] = try memory.pin(Array(path.utf8) + [0])
             } else {
                 let requested = try memory.readPath(a[0])
-                path = try resolver.resolve(requested, dirfd: PathResolver.currentDirectory, tid: tracee.tid, pid: tracee.tgid)
+                // The guest's own view first (its cwd and mounts, if the dispatcher
+                // keeps them), then the host's symlinks resolved.
+                var hostRequested = requested
+                if let translator = dispatcher as? any GuestPathTranslator {
+                    do {
+                        hostRequested = try translator.hostPath(of: requested, dirfd: PathResolver.currentDirectory,
+                                                                caller: GuestCaller(pid: tracee.tgid, tid: tracee.tid), note: note)
+                    } catch {
+                        // A host program the supervisor named exactly (the one it
+                        // started, --allow-exec PATH) runs by that path even where the
+                        // guest's own view does not show it.
+                        guard requested.hasPrefix("/"), policy.executables.contains(requested) else { throw error }
+                    }
+                }
+                path = try resolver.resolve(hostRequested, dirfd: PathResolver.currentDirectory, tid: tracee.tid, pid: tracee.tgid)
                 guard policy.isExecutable(path) else {
                     note("\"\(requested)\" → \(path): not an allowed program")
                     return .failed(.EACCES)

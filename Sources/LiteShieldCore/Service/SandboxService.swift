@@ -31,7 +31,7 @@ import Synchronization
 import Glibc
 #endif
 
-public final class SandboxService: Dispatcher, ProcessLifecycle, @unchecked Sendable {
+public final class SandboxService: Dispatcher, ProcessLifecycle, GuestPathTranslator, @unchecked Sendable {
     public let policy: SandboxPolicy
     /// The service's own fd of the channel memfd (what placeholders duplicate).
     public let channelFD: Int32?
