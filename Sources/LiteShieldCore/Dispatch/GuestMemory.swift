@@ -49,3 +49,17 @@ public struct GuestCaller: Sendable {
         self.pid = pid; self.tid = tid; self.path = path; self.reservedFD = reservedFD
     }
 }
+
+/// Guest memory the service can hand to a file system as a buffer, sparing a
+/// copy and an allocation per read or write (the fast path's slot payload).
+/// Only for file data: nothing the service decides on is read this way, so a
+/// guest rewriting the buffer meanwhile changes only its own data.
+protocol DirectGuestMemory: GuestMemory {
+    /// Lets `body` fill up to `count` bytes at `address`; `body` returns how
+    /// many it wrote, which become the output. EFAULT outside the memory.
+    func withOutputBuffer(_ address: UInt64, count: Int,
+                          _ body: (UnsafeMutableRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int
+    /// Lets `body` read `count` bytes at `address` in place.
+    func withInputBuffer(_ address: UInt64, count: Int,
+                         _ body: (UnsafeRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int
+}

@@ -19,6 +19,9 @@ extension SandboxService {
         switch name {
         case "read", "pread64":
             let position = name == "pread64" ? try offsetArgument(a[3]) : nil
+            if let direct = memory as? any DirectGuestMemory, let n = try readDirectly(file, direct, a[1], Self.clampedCount(a[2]), at: position) {
+                return .returned(Int64(n))
+            }
             let bytes = try read(file, count: Self.clampedCount(a[2]), at: position)
             do throws(Errno) {
                 if !bytes.isEmpty { try memory.write(bytes, to: a[1]) }
@@ -30,6 +33,9 @@ extension SandboxService {
             return .returned(Int64(bytes.count))
         case "write", "pwrite64":
             let position = name == "pwrite64" ? try offsetArgument(a[3]) : nil
+            if let direct = memory as? any DirectGuestMemory, let n = try writeDirectly(file, direct, a[1], Self.clampedCount(a[2]), at: position) {
+                return .returned(Int64(n))
+            }
             let bytes = try memory.read(a[1], count: Self.clampedCount(a[2]))
             return .returned(Int64(try write(file, bytes, at: position)))
         case "readv", "preadv", "preadv2":
@@ -151,6 +157,35 @@ extension SandboxService {
             }
         case .directory:
             throw .EISDIR
+        }
+    }
+
+    /// A LiteFS read straight into the slot's payload (nil: not a LiteFS file,
+    /// take the general path).
+    func readDirectly(_ file: OpenFile, _ memory: any DirectGuestMemory, _ address: UInt64, _ count: Int,
+                      at position: UInt64?) throws(Errno) -> Int? {
+        guard case .liteFS = file.content, let handle = file.handle else { return nil }
+        guard file.canRead, file.statusFlags & OpenFlagBits.path == 0 else { throw .EBADF }
+        if file.isDirectory { throw .EISDIR }
+        return try memory.withOutputBuffer(address, count: count) { (buffer) throws(Errno) -> Int in
+            if let position { return try lite { try handle.read(into: buffer, at: position) } }
+            return try lite { try handle.read(into: buffer) }
+        }
+    }
+
+    /// A LiteFS write straight from the slot's payload (nil: the general path).
+    func writeDirectly(_ file: OpenFile, _ memory: any DirectGuestMemory, _ address: UInt64, _ count: Int,
+                       at position: UInt64?) throws(Errno) -> Int? {
+        guard case .liteFS = file.content, let handle = file.handle else { return nil }
+        guard file.canWrite, file.statusFlags & OpenFlagBits.path == 0 else { throw .EBADF }
+        guard !file.resolved.mount.readOnly else { throw .EROFS }
+        let start: UInt64
+        if handle.flags.contains(.append) { start = try lite { try handle.stat().size } } else { start = position ?? handle.position }
+        guard start < policy.fileSizeLimit || count == 0 else { throw .EFBIG }
+        let room = Int(min(UInt64(count), policy.fileSizeLimit - min(start, policy.fileSizeLimit)))
+        return try memory.withInputBuffer(address, count: room) { (buffer) throws(Errno) -> Int in
+            if let position { return try lite { try handle.write(buffer, at: position) } }
+            return try lite { try handle.write(buffer) }
         }
     }
 

@@ -19,7 +19,7 @@ final class SlotScratch {
     var pinnedAddress: UInt64 = 0
 }
 
-struct SlotMemory: GuestMemory {
+struct SlotMemory: DirectGuestMemory {
     let payload: UnsafeMutableRawBufferPointer
     let scratch: SlotScratch
 
@@ -32,6 +32,20 @@ struct SlotMemory: GuestMemory {
             throw .EFAULT
         }
         return Int(address)..<Int(address) + count
+    }
+
+    func withOutputBuffer(_ address: UInt64, count: Int,
+                          _ body: (UnsafeMutableRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int {
+        let target = try range(address, count)
+        let n = try body(UnsafeMutableRawBufferPointer(rebasing: payload[target]))
+        let produced = max(0, min(n, count))
+        if produced > 0 { scratch.written = max(scratch.written, target.lowerBound + produced) }
+        return n
+    }
+
+    func withInputBuffer(_ address: UInt64, count: Int,
+                         _ body: (UnsafeRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int {
+        try body(UnsafeRawBufferPointer(rebasing: payload[try range(address, count)]))
     }
 
     func read(_ address: UInt64, count: Int) throws(Errno) -> [UInt8] {
