@@ -180,16 +180,8 @@ enum FioSuite {
             sandbox = .failure(BenchFailure(description: "\(cli.path) not built (swift build -c release; make runtime)"))
         } else {
             let prefix = [cli.path, "run", "--runtime", "--fresh", imageSize, "--allow-exec", fio, "--"]
-            var result = measure(prefix, directory: "/tmp", scratch: scratch,
-                                 environment: LiteShieldCLI.imageEnvironment(scratch))
-            if case .failure(let why) = result, !cli.hasFreshImage {
-                // Say what stops fio besides the missing flag, from a short run
-                // on today's image at /sandbox (too small for the real file).
-                result = .failure(BenchFailure(description: "this liteshield has no --fresh yet; "
-                                               + "with --runtime on /sandbox fio stops at: "
-                                               + diagnose(cli: cli, scratch: scratch, fallback: why.description)))
-            }
-            sandbox = result
+            sandbox = measure(prefix, directory: "/tmp", scratch: scratch,
+                              environment: LiteShieldCLI.imageEnvironment(scratch))
         }
         columns.append(("LiteShield (LiteFS)", sandbox))
         try interruption.check()
@@ -234,14 +226,6 @@ enum FioSuite {
     }
 
     /// The first failure of a tiny fio run under today's `--runtime` (files at /sandbox).
-    static func diagnose(cli: LiteShieldCLI, scratch: String, fallback: String) -> String {
-        let (flags, directory) = cli.runtimeFlags(imageSize: imageSize)
-        let r = guardRun([cli.path, "run"] + flags + ["--allow-exec", fio, "--", fio, "--name=probe", "--thread",
-                          "--ioengine=psync", "--fallocate=none", "--directory=\(directory)", "--size=1m"],
-                         environment: LiteShieldCLI.imageEnvironment(scratch))
-        let lines = r.output.split(separator: "\n").filter { !$0.contains("libmtd") && !$0.contains("error 13") }
-        return r.status == 0 ? "nothing (it ran); " + fallback : lines.suffix(2).joined(separator: " | ")
-    }
 }
 
 /// While the fio suite runs, ^C or SIGTERM is remembered instead of ending the

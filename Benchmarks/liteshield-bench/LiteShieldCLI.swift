@@ -1,8 +1,6 @@
 // How the suites that run guests start the reference sandbox (`liteshield run`),
-// in one place: where the binary is, which flags give a guest files on LiteFS,
-// and at which path the guest sees them. The sandbox's file system moves as it
-// grows (first /sandbox only; with `--fresh SIZE`, / and /tmp on a fresh image),
-// so the suites ask here instead of spelling the path themselves.
+// in one place: where the binary is, which flags give a guest files on LiteFS
+// (a fresh image as /), and at which path the suites put them.
 
 #if canImport(Glibc)
 import Glibc
@@ -11,23 +9,13 @@ import Glibc
 struct LiteShieldCLI {
     /// .build/<configuration>/liteshield, next to liteshield-bench.
     let path = siblingExecutable("liteshield")
-    /// The usage text, read once: it says which flags this build accepts.
-    let usage: String
+    /// Whether `liteshield` has been built next to the bench.
+    var isBuilt: Bool { access(path, X_OK) == 0 }
 
-    init() {
-        usage = access(path, X_OK) == 0 ? guardRun([path]).output : ""
-    }
-
-    var isBuilt: Bool { !usage.isEmpty }
-
-    /// True once `run --fresh SIZE` (a fresh LiteFS image holding / and /tmp) exists.
-    var hasFreshImage: Bool { usage.contains("--fresh") }
-
-    /// The flags for a guest on the fast path with a LiteFS image of `imageSize`
-    /// (ext2-tool's notation: 64M), and the directory the guest writes its files
-    /// in. Without --fresh the image is always 64 MiB and served at /sandbox.
+    /// The flags for a guest on the fast path with a fresh LiteFS image of
+    /// `imageSize` (e.g. 64M) as its /, and the directory the guest writes in.
     func runtimeFlags(imageSize: String) -> (flags: [String], directory: String) {
-        hasFreshImage ? (["--runtime", "--fresh", imageSize], "/tmp") : (["--runtime"], "/sandbox")
+        (["--runtime", "--fresh", imageSize], "/tmp")
     }
 
     /// `liteshield run` keeps its LiteFS image in $TMPDIR; on this machine /tmp
