@@ -26,6 +26,7 @@ public struct Errno: RawRepresentable, Hashable, Sendable, Error, CustomStringCo
     public static let EIO = Errno(rawValue: 5)
     public static let ENXIO = Errno(rawValue: 6)
     public static let E2BIG = Errno(rawValue: 7)
+    public static let ENOEXEC = Errno(rawValue: 8)
     public static let EBADF = Errno(rawValue: 9)
     public static let ECHILD = Errno(rawValue: 10)
     public static let EAGAIN = Errno(rawValue: 11)
@@ -86,7 +87,7 @@ public struct Errno: RawRepresentable, Hashable, Sendable, Error, CustomStringCo
     public static let EOWNERDEAD = Errno(rawValue: 130)
 
     static let names: [Int32: String] = [
-        1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG",
+        1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 8: "ENOEXEC",
         9: "EBADF", 10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT",
         16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR",
         22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 27: "EFBIG", 28: "ENOSPC",

@@ -59,6 +59,8 @@ struct ProgramTests {
         ls /tmp
         readlink /tmp/link
         cd /usr/bin && ./true && echo "relative exec from $(pwd)"
+        cd /tmp && printf '#!/bin/sh -e\\necho script "$0" "$@"\\n' > s.sh && chmod +x s.sh && ./s.sh one "two three"
+        cp /usr/bin/true /tmp/true-copy && { /tmp/true-copy || echo "image binary: $?"; }
         """
         let result = Self.sandbox(["--fresh", "64M"] + Self.shell + [script])
         #expect(result.exited && result.exitCode == 0, "\(result.summary)")
@@ -74,6 +76,9 @@ struct ProgramTests {
         #expect(out.contains("/tmp/copy/moved"), "\(out)")
         // execve of a relative path follows the guest's cwd (the service's), not the kernel's.
         #expect(out.contains("relative exec from /usr/bin"), "\(out)")
+        // A script on the image runs through its (host) interpreter; a binary there cannot run.
+        #expect(out.contains("script ./s.sh one two three\n"), "\(out)")
+        #expect(out.contains("image binary: 126"), "\(out)")
         // The fast path served the files; the trap path caught libc's own calls (opendir, fopen).
         #expect(statistic(out, "total", column: 0) > 100, "\(out)")
         #expect(statistic(out, "total", column: 1) > 10, "\(out)")

@@ -45,4 +45,11 @@ public protocol GuestPathTranslator: Sendable {
     /// The host path `path` (relative to `dirfd` or the caller's cwd) names, or
     /// the errno a guest should see (ENOENT, EACCES for what is not a host file).
     func hostPath(of path: String, dirfd: Int32, caller: GuestCaller, note: (String) -> Void) throws(Errno) -> String
+    /// The first bytes of `path` when it is a regular file of the sandbox's own
+    /// (not a host file): a script there runs through its interpreter.
+    func headOfOwnFile(_ path: String, caller: GuestCaller) -> [UInt8]?
+}
+
+extension GuestPathTranslator {
+    public func headOfOwnFile(_ path: String, caller: GuestCaller) -> [UInt8]? { nil }
 }

@@ -258,6 +258,10 @@ extension Guard {
                         hostRequested = try translator.hostPath(of: requested, dirfd: PathResolver.currentDirectory,
                                                                 caller: GuestCaller(pid: tracee.tgid, tid: tracee.tid), note: note)
                     } catch {
+                        let caller = GuestCaller(pid: tracee.tgid, tid: tracee.tid)
+                        if error == .EACCES, let head = translator.headOfOwnFile(requested, caller: caller) {
+                            return try executeImageScript(call, requested: requested, head: head, tracee, note: note)
+                        }
                         // A host program the supervisor named exactly (the one it
                         // started, --allow-exec PATH) runs by that path even where the
                         // guest's own view does not show it.
@@ -294,9 +298,77 @@ extension Guard {
         defer { close(fd) }
         var head = [UInt8](repeating: 0, count: 256)
         let n = read(fd, &head, head.count)
-        guard n > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
-        let line = head[2..<n].prefix { $0 != UInt8(ascii: "\n") }
-        let words = line.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-        return words.first.map { String(decoding: $0, as: UTF8.self) }
+        guard n > 0 else { return nil }
+        return shebang(Array(head[..<n]))?.interpreter
+    }
+
+    /// A script's "#!interpreter [argument]" line, as the kernel reads it: one
+    /// optional argument, the rest of the line after the interpreter.
+    static func shebang(_ head: [UInt8]) -> (interpreter: String, argument: String?)? {
+        guard head.count > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
+        let line = head[2...].prefix { $0 != UInt8(ascii: "\n") }
+        let isBlank = { (c: UInt8) in c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") }
+        let trimmed = line.drop(while: isBlank)
+        let interpreter = trimmed.prefix { !isBlank($0) }
+        guard !interpreter.isEmpty else { return nil }
+        var rest = trimmed.dropFirst(interpreter.count).drop(while: isBlank)
+        while let last = rest.last, isBlank(last) || last == UInt8(ascii: "\r") { rest = rest.dropLast() }
+        return (String(decoding: interpreter, as: UTF8.self), rest.isEmpty ? nil : String(decoding: rest, as: UTF8.self))
+    }
+
+    /// execve of a script on the sandbox's image: the kernel needs a host file, so
+    /// the guard runs the script's interpreter (a host program the policy allows)
+    /// with the script's path as its argument, as the kernel itself would: argv
+    /// becomes [interpreter, argument?, path, argv[1]...]. The new argv and the
+    /// interpreter's path are pinned; the original strings stay the guest's.
+    func executeImageScript(_ call: SystemCall, requested: String, head: [UInt8], _ tracee: Tracee,
+                            note: (String) -> Void) throws(Errno) -> DispatchOutcome {
+        if head.starts(with: [0x7F, 0x45, 0x4C, 0x46]) {
+            note("\(requested) is a program on the sandbox's image: the kernel runs only host files")
+            throw .EACCES
+        }
+        guard let (interpreter, argument) = Guard.shebang(head) else { throw .ENOEXEC }
+        let resolver = PathResolver()
+        let program = try resolver.resolve(interpreter, dirfd: PathResolver.currentDirectory, tid: tracee.tid, pid: tracee.tgid)
+        guard policy.isExecutable(program) else {
+            note("\(requested): its interpreter \(program) is not an allowed program")
+            throw .EACCES
+        }
+        let memory = TracedMemory(tid: tracee.tid, space: tracee.space)
+        // The guest's argv pointers after argv[0], up to its NULL.
+        var rest: [UInt64] = []
+        var at = call.arguments[1]
+        if at != 0 {
+            at += 8
+            while true {
+                let pointer = load64(try memory.read(at, count: 8), 0)
+                if pointer == 0 { break }
+                rest.append(pointer)
+                at += 8
+                guard rest.count < 256 else { throw .E2BIG }
+            }
+        }
+        // One pinned page: the strings first, then the pointer array (8-aligned).
+        let base = try memory.pinnedAddress()
+        var page: [UInt8] = []
+        func place(_ text: String) -> UInt64 {
+            let address = base + UInt64(page.count)
+            page += Array(text.utf8) + [0]
+            return address
+        }
+        var pointers = [place(program)]
+        if let argument { pointers.append(place(argument)) }
+        pointers.append(place(requested))
+        pointers += rest + [0]
+        while page.count % 8 != 0 { page.append(0) }
+        let array = base + UInt64(page.count)
+        for pointer in pointers { page += withUnsafeBytes(of: pointer.littleEndian, Array.init) }
+        guard page.count <= Int(AddressSpace.pageSize) else { throw .E2BIG }
+        guard try memory.pin(page) == base else { throw .EFAULT }
+        var rewritten = call
+        rewritten.arguments[0] = base
+        rewritten.arguments[1] = array
+        note("\(requested) is a script on the sandbox's image: \(program) runs it")
+        return .host(rewritten)
     }
 }

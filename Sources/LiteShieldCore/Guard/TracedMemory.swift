@@ -40,6 +40,13 @@ struct TracedMemory: GuestMemory {
         guard n == bytes.count else { throw .EFAULT }
     }
 
+    /// Where `pin` will put its bytes for this thread (to build pointers into them).
+    func pinnedAddress() throws(Errno) -> UInt64 {
+        if let e = space.mappingError { throw e }
+        guard let slot = space.slot(for: tid) else { throw .ENOMEM }
+        return space.address(ofSlot: slot)
+    }
+
     func pin(_ bytes: [UInt8]) throws(Errno) -> UInt64 {
         guard bytes.count <= Int(AddressSpace.pageSize) else { throw .ENAMETOOLONG }
         if let e = space.mappingError { throw e }

@@ -95,4 +95,14 @@ extension SandboxService {
             }
         }
     }
+
+    /// The first 256 bytes of a regular file on an image (for a script's "#!").
+    public func headOfOwnFile(_ path: String, caller: GuestCaller) -> [UInt8]? {
+        guard let resolved = try? resolve(path, dirfd: PathResolver.currentDirectory, caller, { _ in }),
+              case .liteFS(let fs, let inner) = resolved.node,
+              let file = try? fs.open(inner, .readOnly) else { return nil }
+        defer { try? file.close() }
+        guard let info = try? file.stat(), info.mode & 0o170000 == 0o100000, info.mode & 0o111 != 0 else { return nil }
+        return try? file.read(count: 256)
+    }
 }
