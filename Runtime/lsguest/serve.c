@@ -40,6 +40,7 @@ int ls_served_number(long nr) { return nr >= 0 && nr < SHAPE_LIMIT && shapes[nr]
 /* The service said "make it yourself", maybe naming the host path to use. */
 struct rewrite {
     int index;               /* the replaced path argument, -1: none */
+    long duplicate;          /* LS_ERROR_DUPLICATE_FD: the caller's own fd to duplicate, -1: none */
     char path[PATH_LIMIT];
 };
 #define RUN_NATIVE (-0x7FFFFFFFL - 4096)   /* not a result any call returns */
@@ -87,6 +88,7 @@ static int routed(const struct shape *s, const uint64_t a[6]) {
 static long remote(long nr, const struct shape *s, const uint64_t original[6], const struct ls_origin *origin,
                    uint32_t reserved_fd_plus_one, struct rewrite *rw) {
     struct ls_slot_use use;
+    rw->duplicate = -1;
     if (ls_call_begin(&use, origin->acting_pid != 0) != 0) { rw->index = -1; return RUN_NATIVE; }
     uint8_t *payload = use.payload;
     uint32_t room = ls_channel.payload_size;
@@ -183,6 +185,12 @@ static long remote(long nr, const struct shape *s, const uint64_t original[6], c
             else { result = -ENAMETOOLONG; goto done; }
         }
         result = RUN_NATIVE;
+        goto done;
+    }
+    if (reply.error == LS_ERROR_DUPLICATE_FD) {
+        rw->index = -1;
+        rw->duplicate = reply.result >= 0 && reply.result < 0x7FFFFFFF ? (long)reply.result : -1;
+        result = rw->duplicate >= 0 ? RUN_NATIVE : -EIO;
         goto done;
     }
     if (reply.error != 0) { result = reply.error > 0 && reply.error < 4096 ? -reply.error : -EIO; goto done; }
@@ -312,6 +320,13 @@ static long open_call(long nr, const uint64_t a[6], const struct ls_origin *o) {
         return r;
     }
     ls_raw(SYS_close, (uint64_t)placeholder, 0, 0, 0, 0, 0);
+    if (r == RUN_NATIVE && rw.duplicate >= 0) {
+        /* One of our own kernel fds by name (/dev/stdin): the kernel's dup. A
+         * placeholder named so is the service's and never comes back this way. */
+        long fd = duplicate_fd(rw.duplicate, 0, (flags & O_CLOEXEC) != 0);
+        if (fd >= 0) mark(fd, 0, o);
+        return fd;
+    }
     return r == RUN_NATIVE ? native(nr, a, &rw) : r;
 }
 

@@ -184,6 +184,17 @@ struct ProgramTests {
         #expect(hostSecret.exited && hostSecret.exitCode != 0 && !hostSecret.output.contains("root:"), "\(hostSecret.summary)")
     }
 
+    @Test("/dev/stdin, /dev/stdout, /dev/stderr and /proc/self/fd/N name the guest's own fds, with and without the runtime")
+    func standardStreamsByName() {
+        let script = "cat /dev/stdin; echo out > /dev/stdout; echo err > /dev/stderr; echo f > /tmp/f; cat /proc/self/fd/0 < /tmp/f"
+        let result = Self.sandbox(["--fresh", "16M", "--allow-exec", "/usr/bin/", "--", "/bin/sh", "-c", script], input: "piped\n")
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        for line in ["piped\n", "out\n", "err\n", "f\n"] { #expect(result.output.contains(line), "\(line): \(result.output)") }
+        // A static program (no runtime): the guard turns the open into the kernel's dup.
+        let plain = Self.sandbox(["--fresh", "16M", "--", "/bin/busybox", "cat", "/dev/stdin"], input: "static\n")
+        #expect(plain.exited && plain.exitCode == 0 && plain.output.hasPrefix("static\n"), "\(plain.summary)")
+    }
+
     @Test("a guest may lower its own priority (fio calls nice), never raise it or touch a host user's")
     func priority() {
         let script = """

@@ -237,6 +237,13 @@ static inline void ls_copy_from_shared(void *dst, const void *src, size_t length
  * path (its cwd, its mounts) and the kernel must see the host's name for it. */
 #define LS_ERROR_RUN_NATIVE 0x7FFFFFFF
 
+/* A reply error to an open meaning "that path is one of your own kernel fds"
+ * (/dev/stdin, /dev/fd/1, /proc/self/fd/2 of a pipe or the sandbox's stdio):
+ * the runtime duplicates fd reply.result itself, with FD_CLOEXEC if the open
+ * asked for O_CLOEXEC. (On the guard path the service rewrites the open into
+ * fcntl(fd, F_DUPFD, 0), which the kernel runs.) */
+#define LS_ERROR_DUPLICATE_FD 0x7FFFFFFE
+
 /* ---------------------------------------------------------------------------
  * Guest fds (protocol of LS_ABI_VERSION 1, second revision).
  *

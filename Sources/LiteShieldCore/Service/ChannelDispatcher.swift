@@ -159,9 +159,16 @@ public final class ChannelDispatcher: @unchecked Sendable {
     /// argument's index as the result (liteshield_abi.h, LS_ERROR_RUN_NATIVE).
     /// Any other rewrite cannot be expressed on this path: the original call is
     /// made, and the guard judges it.
+    static let fcntlNumber = SyscallTable.number(of: "fcntl") ?? 72
+
     static func runNative(_ call: SystemCall, _ rewritten: SystemCall, _ scratch: SlotScratch,
                           _ payload: UnsafeMutableRawBufferPointer) -> ChannelResponse {
         let plain = ChannelResponse(result: -1, error: Int32(LS_ERROR_RUN_NATIVE))
+        // An open the service turned into fcntl(fd, F_DUPFD, 0): one of the
+        // guest's own fds by name, which the runtime duplicates itself.
+        if rewritten.number != call.number, rewritten.number == Self.fcntlNumber, rewritten.arguments[1] == 0 {
+            return ChannelResponse(result: Int64(rewritten.int32(0)), error: Int32(LS_ERROR_DUPLICATE_FD))
+        }
         guard rewritten != call, rewritten.number == call.number, let pinned = scratch.pinned,
               let index = rewritten.arguments.indices.first(where: { rewritten.arguments[$0] != call.arguments[$0] }),
               rewritten.arguments[index] == scratch.pinnedAddress else { return plain }

@@ -9,6 +9,8 @@ import Glibc
 #endif
 
 extension SandboxService {
+    static let fcntlNumber = SyscallTable.number(of: "fcntl") ?? 72
+
     func open(_ call: SystemCall, dirfd: Int32, pathIndex: Int, flags rawFlags: UInt64, mode: UInt64,
               _ caller: GuestCaller, _ memory: any GuestMemory, _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
         let requested = try memory.readPath(call.arguments[pathIndex])
@@ -24,6 +26,12 @@ extension SandboxService {
                       mode: UInt64, _ caller: GuestCaller, _ memory: any GuestMemory,
                       _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
         switch resolved.node {
+        case .kernelFD(let pid, let fd) where pid == caller.pid:
+            // /dev/stdin, /dev/fd/N, /proc/self/fd/N of a pipe or the sandbox's
+            // stdio: the guest's own kernel fd, duplicated by the kernel (the
+            // runtime does it on the fast path; the guard path runs this fcntl).
+            note("\"\(requested)\" → a duplicate of its own fd \(fd)")
+            return .host(SystemCall(number: Self.fcntlNumber, arguments: [UInt64(UInt32(bitPattern: fd)), 0, 0, 0, 0, 0]))
         case .host, .kernelFD:
             if case .host = resolved.node,
                flags & OpenFlagBits.accessMode != 0 || flags & (OpenFlagBits.create | OpenFlagBits.truncate) != 0
