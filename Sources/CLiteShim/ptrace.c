@@ -51,6 +51,35 @@ int ls_ptrace_cont(pid_t tid, int signal) {
     return (int)ptrace(PTRACE_CONT, tid, 0, (void *)(long)signal);
 }
 
+int ls_ptrace_singlestep(pid_t tid, int signal) {
+    return (int)ptrace(PTRACE_SINGLESTEP, tid, 0, (void *)(intptr_t)signal);
+}
+
+long ls_seccomp_trap(pid_t tid, uint64_t *address) {
+    siginfo_t info;
+    if (ptrace(PTRACE_GETSIGINFO, tid, 0, &info) != 0) return -1;
+    if (info.si_signo != SIGSYS || info.si_code != 1 /* SYS_SECCOMP */) return -1;
+    *address = (uint64_t)(uintptr_t)info.si_call_addr;
+    return info.si_syscall;
+}
+
+int ls_redirect_to_syscall(pid_t tid, uint64_t ip, long number, uint64_t *resume) {
+    struct user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &regs) != 0) return -errno;
+    *resume = regs.rip;
+    regs.rip = ip;
+    regs.rax = (unsigned long long)number;
+    if (ptrace(PTRACE_SETREGS, tid, 0, &regs) != 0) return -errno;
+    return 0;
+}
+
+int ls_set_instruction_pointer(pid_t tid, uint64_t ip) {
+    struct user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &regs) != 0) return -errno;
+    regs.rip = ip;
+    return ptrace(PTRACE_SETREGS, tid, 0, &regs) == 0 ? 0 : -errno;
+}
+
 int ls_ptrace_syscall(pid_t tid, int signal) {
     return (int)ptrace(PTRACE_SYSCALL, tid, 0, (void *)(long)signal);
 }

@@ -140,6 +140,19 @@ struct RuntimeTests {
         #expect(outside.error == EFAULT)
         #expect(service.counters.byName(.fast)["read"] == 2)
     }
+
+    @Test("a call trapped by a previous program's filter is re-issued by the guard, not a SIGSYS death")
+    func staleTrap() {
+        _ = guestRuntime
+        let parent = Self.compile("stale_trap")
+        let child = Self.directory + "/stale_trap_static"
+        let failures = compileC([(packageRoot + "/Tests/RuntimePrograms/stale_trap.c", child)], extraFlags: ["-static"])
+        #expect(failures.isEmpty, "\(failures)")
+        let result = runProcess([liteshieldPath, "run", "--runtime", "--allow-exec", child, "--", parent, "parent", child])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("stale trap survived: getppid from the old libc range"), "\(result.output)")
+        #expect(result.output.contains("(same as the kernel's)"), "\(result.output)")
+    }
 }
 
 /// A count from the `--stats` table: "PATH NAME" picks the row NAME and the

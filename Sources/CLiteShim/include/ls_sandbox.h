@@ -92,6 +92,23 @@ int ls_ptrace_skip_syscall(pid_t tid, int64_t result);
 int ls_ptrace_cont(pid_t tid, int signal);
 /* Why C: ptrace is variadic. Resumes to the next syscall-exit stop. */
 int ls_ptrace_syscall(pid_t tid, int signal);
+
+/* Why C: ptrace is variadic. Resumes a stopped thread for one instruction. */
+int ls_ptrace_singlestep(pid_t tid, int signal);
+
+/* Why C: the seccomp fields of siginfo_t are a union Swift cannot name. When the
+ * signal that stopped `tid` is a seccomp trap (SIGSYS with SYS_SECCOMP): its
+ * system call number, and in *address the instruction after the trapping
+ * syscall; else -1. */
+long ls_seccomp_trap(pid_t tid, uint64_t *address);
+
+/* Why C: user_regs_struct. Points a stopped thread at a `syscall` instruction at
+ * `ip` with rax = `number` (its argument registers as they are); *resume gets
+ * where it was. */
+int ls_redirect_to_syscall(pid_t tid, uint64_t ip, long number, uint64_t *resume);
+
+/* Why C: user_regs_struct. Sets a stopped thread's instruction pointer. */
+int ls_set_instruction_pointer(pid_t tid, uint64_t ip);
 /* Why C: ptrace is variadic. The event message (new tid, exit status, old tid). */
 int ls_ptrace_event_message(pid_t tid, unsigned long *out);
 

@@ -14,6 +14,8 @@ final class AddressSpace {
 
     /// Guest addresses of the guard's regions (PROT_READ, private anonymous).
     var regions: [UInt64] = []
+    /// A `syscall` instruction in this address space's vDSO (StaleTraps.swift).
+    var vdsoSyscall: UInt64?
     /// Slot index of each thread that has pinned something.
     var slots: [Int32: Int] = [:]
     var freeSlots: [Int] = []

@@ -32,6 +32,8 @@ public struct GuardStatistics: Sendable {
     public var served = 0
     /// Read-only regions the guard mapped into guests for pinned arguments.
     public var regionsMapped = 0
+    /// Calls trapped by a previous program's runtime filter and re-issued (StaleTraps.swift).
+    public var staleTraps = 0
     /// Nanoseconds from the start of the spawn to the guest's exec (its first instruction).
     public var startToExecNanoseconds: UInt64 = 0
     /// Seccomp stops by system-call number (the guard path's calls), and the
@@ -57,6 +59,9 @@ final class Tracee {
     var pendingTrace: String?
     /// New tasks start with a SIGSTOP the guard swallows.
     var awaitingFirstStop: Bool
+    /// Where the thread goes back to once a system call the guard re-issued for
+    /// it (a stale trap, see `StaleTraps.swift`) has run, one instruction at a time.
+    var reissuedReturn: UInt64?
 
     init(tid: Int32, tgid: Int32, space: AddressSpace, new: Bool) {
         self.tid = tid
@@ -222,8 +227,15 @@ public final class Guard: @unchecked Sendable {
             default:
                 if signal == SIGTRAP | 0x80 {
                     syscallExit(tracee)
+                } else if signal == SIGTRAP, let back = tracee.reissuedReturn {
+                    // The re-issued call ran (single step): back after the trapped one.
+                    tracee.reissuedReturn = nil
+                    ls_set_instruction_pointer(tid, back)
+                    ls_ptrace_cont(tid, 0)
                 } else if signal == SIGTRAP {
                     ls_ptrace_cont(tid, 0)
+                } else if signal == SIGSYS && reissueStaleTrap(tracee) {
+                    continue
                 } else if signal == SIGSTOP && tracee.awaitingFirstStop {
                     tracee.awaitingFirstStop = false
                     ls_ptrace_cont(tid, 0)
@@ -269,6 +281,7 @@ public final class Guard: @unchecked Sendable {
         tracee.space.release(tracee.tid)
         tracee.space = AddressSpace()
         tracee.pendingClone = nil
+        tracee.reissuedReturn = nil
         lifecycle?.processExecuted(tracee.tgid)
         if tracee.tid == guestPID && statistics.startToExecNanoseconds == 0 {
             statistics.startToExecNanoseconds = ls_monotonic_ns() - spawnStarted
@@ -374,7 +387,7 @@ public final class Guard: @unchecked Sendable {
             tracee.space.addRegion(UInt64(address))
             statistics.regionsMapped += 1
         }
-        ls_ptrace_cont(tracee.tid, pendingSignal)
+        resume(tracee, pendingSignal)
     }
 
     private func apply(_ outcome: DispatchOutcome, to call: SystemCall, _ tracee: Tracee, kind: String, note: String) {
@@ -385,7 +398,7 @@ public final class Guard: @unchecked Sendable {
             if value < 0 && kind != "delegated" { statistics.denied += 1 } else { statistics.served += 1 }
             ls_ptrace_skip_syscall(tid, value)
             trace?(line + " = " + Guard.describeResult(value))
-            ls_ptrace_cont(tid, 0)
+            resume(tracee, 0)
         case .host(let rewritten):
             statistics.allowed += 1
             if rewritten.number >= 0 && rewritten.number < statistics.hostByNumber.count {
@@ -399,12 +412,23 @@ public final class Guard: @unchecked Sendable {
                 regs.args = (a[0], a[1], a[2], a[3], a[4], a[5])
                 ls_ptrace_set_syscall(tid, &regs)
             }
-            if trace != nil {
+            if trace != nil && tracee.reissuedReturn == nil {
                 tracee.pendingTrace = line
                 ls_ptrace_syscall(tid, 0)
             } else {
-                ls_ptrace_cont(tid, 0)
+                trace?(line)
+                resume(tracee, 0)
             }
+        }
+    }
+
+    /// Lets a thread stopped in a system call go on: one instruction at a time
+    /// while it runs a call the guard re-issued for it, so the guard sees it end.
+    private func resume(_ tracee: Tracee, _ signal: Int32) {
+        if tracee.reissuedReturn != nil {
+            ls_ptrace_singlestep(tracee.tid, signal)
+        } else {
+            ls_ptrace_cont(tracee.tid, signal)
         }
     }
 
