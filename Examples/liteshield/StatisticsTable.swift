@@ -30,6 +30,9 @@ struct StatisticsTable {
         if let channel = statistics.channel {
             lines.append("liteshield: stats: channel: \(channel.served) served, \(channel.native) sent back to run natively")
         }
+        if statistics.guardPath.staleTraps > 0 {
+            lines.append("liteshield: stats: \(statistics.guardPath.staleTraps) calls trapped by an earlier program's runtime filter, re-issued by the guard")
+        }
         lines.append("liteshield: stats: host calls the guard let run: "
                      + (host.isEmpty ? "none" : host.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         lines.append("liteshield: stats: every other host call is one of the policy's allowed calls (`liteshield policy`), which the filter lets through without a stop")

@@ -28,10 +28,12 @@
  * 60 µs for the guard stop the first slice made for it; a native getpid
  * 0.2 µs. It is the compatibility path, not the fast one.
  *
- * Known holes: a filter survives exec, and the stale filter keeps trapping the
- * OLD libc's address range: a new image without this runtime that happens to
- * run code there would be killed (with ASLR the ranges practically never meet;
- * a new image with the runtime serves the trap anyway). Each exec stacks one
+ * A filter survives exec, and the stale filter keeps trapping the OLD libc's
+ * address range: code of the next program that lands there (its loader, before
+ * its runtime is up; a static program) traps without a handler. It happens more
+ * often than ASLR suggests (a 40-exec chain died about once in 30 runs), so the
+ * guard re-issues such calls (Sources/LiteShieldCore/Guard/StaleTraps.swift);
+ * a new image with the runtime serves the trap itself. Known holes: each exec stacks one
  * more filter (about 80 instructions; the kernel's limit of 32768 in all ends
  * the trap path after some 400 nested execs: seccomp then fails and the
  * runtime goes on without it). A thread blocked in a native call made by the
