@@ -195,6 +195,21 @@ struct ProgramTests {
         #expect(plain.exited && plain.exitCode == 0 && plain.output.hasPrefix("static\n"), "\(plain.summary)")
     }
 
+    @Test("--mount HOST:GUEST shows a host directory read-only at another path; its programs run from there")
+    func hostMountElsewhere() {
+        let tools = Self.scratch + "/tools"
+        mkdir(tools, 0o755)
+        writeFile(tools + "/note.txt", "from the host\n")
+        _ = runProcess(["/usr/bin/cp", "/usr/bin/true", tools + "/mytrue"])
+        let script = "cat /opt/tools/note.txt; /opt/tools/mytrue && echo ran; echo x > /opt/tools/new || echo refused"
+        let result = Self.sandbox(["--fresh", "16M", "--mount", tools + ":/opt/tools", "--allow-exec", tools + "/",
+                                   "--allow-exec", "/usr/bin/", "--", "/bin/sh", "-c", script])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("from the host\nran\n"), "\(result.output)")
+        #expect(result.output.contains("refused"), "\(result.output)")
+        #expect(readFile(tools + "/new") == nil, "the host directory is unchanged")
+    }
+
     @Test("a guest may lower its own priority (fio calls nice), never raise it or touch a host user's")
     func priority() {
         let script = """
