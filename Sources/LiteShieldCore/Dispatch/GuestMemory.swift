@@ -20,6 +20,11 @@ public protocol GuestMemory {
     /// LS_NULL_POINTER on the fast path, where pointers are payload offsets and
     /// 0 is the first byte of the payload.
     func isNull(_ address: UInt64) -> Bool
+    /// See the extension below: in place where the memory allows it.
+    func withOutputBuffer(_ address: UInt64, count: Int,
+                          _ body: (UnsafeMutableRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int
+    func withInputBuffer(_ address: UInt64, count: Int,
+                         _ body: (UnsafeRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int
 }
 
 extension GuestMemory {
@@ -50,16 +55,30 @@ public struct GuestCaller: Sendable {
     }
 }
 
-/// Guest memory the service can hand to a file system as a buffer, sparing a
-/// copy and an allocation per read or write (the fast path's slot payload).
-/// Only for file data: nothing the service decides on is read this way, so a
-/// guest rewriting the buffer meanwhile changes only its own data.
-protocol DirectGuestMemory: GuestMemory {
-    /// Lets `body` fill up to `count` bytes at `address`; `body` returns how
-    /// many it wrote, which become the output. EFAULT outside the memory.
-    func withOutputBuffer(_ address: UInt64, count: Int,
-                          _ body: (UnsafeMutableRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int
-    /// Lets `body` read `count` bytes at `address` in place.
-    func withInputBuffer(_ address: UInt64, count: Int,
-                         _ body: (UnsafeRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int
+/// File data straight between guest memory and a file system. The fast path's
+/// slot payload lends its bytes in place, sparing a copy and an allocation per
+/// read or write; other memories go through a copy. Only for file data: nothing
+/// the service decides on is read this way, so a guest rewriting the buffer
+/// meanwhile changes only its own data.
+extension GuestMemory {
+    /// Lets `body` fill up to `count` bytes at `address`; `body` returns how many
+    /// it wrote, which become the output.
+    public func withOutputBuffer(_ address: UInt64, count: Int,
+                                 _ body: (UnsafeMutableRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int {
+        var bytes = [UInt8](repeating: 0, count: max(0, count))
+        let n = try bytes.withUnsafeMutableBytes { buffer in
+            Result<Int, Errno> { () throws(Errno) -> Int in try body(buffer) }
+        }.get()
+        if n > 0 { try write(Array(bytes.prefix(min(n, count))), to: address) }
+        return n
+    }
+
+    /// Lets `body` read `count` bytes at `address`.
+    public func withInputBuffer(_ address: UInt64, count: Int,
+                                _ body: (UnsafeRawBufferPointer) throws(Errno) -> Int) throws(Errno) -> Int {
+        let bytes = try read(address, count: count)
+        return try bytes.withUnsafeBytes { buffer in
+            Result<Int, Errno> { () throws(Errno) -> Int in try body(buffer) }
+        }.get()
+    }
 }

@@ -19,7 +19,7 @@ extension SandboxService {
         switch name {
         case "read", "pread64":
             let position = name == "pread64" ? try offsetArgument(a[3]) : nil
-            if let direct = memory as? any DirectGuestMemory, let n = try readDirectly(file, direct, a[1], Self.clampedCount(a[2]), at: position) {
+            if let n = try readDirectly(file, memory, a[1], Self.clampedCount(a[2]), at: position) {
                 return .returned(Int64(n))
             }
             let bytes = try read(file, count: Self.clampedCount(a[2]), at: position)
@@ -33,7 +33,7 @@ extension SandboxService {
             return .returned(Int64(bytes.count))
         case "write", "pwrite64":
             let position = name == "pwrite64" ? try offsetArgument(a[3]) : nil
-            if let direct = memory as? any DirectGuestMemory, let n = try writeDirectly(file, direct, a[1], Self.clampedCount(a[2]), at: position) {
+            if let n = try writeDirectly(file, memory, a[1], Self.clampedCount(a[2]), at: position) {
                 return .returned(Int64(n))
             }
             let bytes = try memory.read(a[1], count: Self.clampedCount(a[2]))
@@ -162,19 +162,26 @@ extension SandboxService {
 
     /// A LiteFS read straight into the slot's payload (nil: not a LiteFS file,
     /// take the general path).
-    func readDirectly(_ file: OpenFile, _ memory: any DirectGuestMemory, _ address: UInt64, _ count: Int,
+    func readDirectly(_ file: OpenFile, _ memory: any GuestMemory, _ address: UInt64, _ count: Int,
                       at position: UInt64?) throws(Errno) -> Int? {
         guard case .liteFS = file.content, let handle = file.handle else { return nil }
         guard file.canRead, file.statusFlags & OpenFlagBits.path == 0 else { throw .EBADF }
         if file.isDirectory { throw .EISDIR }
-        return try memory.withOutputBuffer(address, count: count) { (buffer) throws(Errno) -> Int in
-            if let position { return try lite { try handle.read(into: buffer, at: position) } }
-            return try lite { try handle.read(into: buffer) }
+        let before = handle.position
+        do {
+            return try memory.withOutputBuffer(address, count: count) { (buffer) throws(Errno) -> Int in
+                if let position { return try lite { try handle.read(into: buffer, at: position) } }
+                return try lite { try handle.read(into: buffer) }
+            }
+        } catch {
+            // Nothing reached the guest (EFAULT): the bytes stay unread.
+            if position == nil { _ = try? handle.seek(Int64(before), from: .set) }
+            throw error
         }
     }
 
     /// A LiteFS write straight from the slot's payload (nil: the general path).
-    func writeDirectly(_ file: OpenFile, _ memory: any DirectGuestMemory, _ address: UInt64, _ count: Int,
+    func writeDirectly(_ file: OpenFile, _ memory: any GuestMemory, _ address: UInt64, _ count: Int,
                        at position: UInt64?) throws(Errno) -> Int? {
         guard case .liteFS = file.content, let handle = file.handle else { return nil }
         guard file.canWrite, file.statusFlags & OpenFlagBits.path == 0 else { throw .EBADF }

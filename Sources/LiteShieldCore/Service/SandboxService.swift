@@ -183,12 +183,12 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, GuestPathTransl
             // file and the slot: the calls that carry the data, without the name
             // lookups of the general path.
             let fd = call.int32(0)
-            if fd >= 0, let direct = memory as? any DirectGuestMemory, let file = openFile(fd, caller) {
+            if fd >= 0, let file = openFile(fd, caller) {
                 let a = call.arguments, count = Self.clampedCount(a[2])
                 let position = call.number >= 17 ? try offsetArgument(a[3]) : nil
                 let done = call.number == 0 || call.number == 17
-                    ? try readDirectly(file, direct, a[1], count, at: position)
-                    : try writeDirectly(file, direct, a[1], count, at: position)
+                    ? try readDirectly(file, memory, a[1], count, at: position)
+                    : try writeDirectly(file, memory, a[1], count, at: position)
                 if let done { return .returned(Int64(done)) }
             }
         default: break

@@ -19,7 +19,7 @@ final class SlotScratch {
     var pinnedAddress: UInt64 = 0
 }
 
-struct SlotMemory: DirectGuestMemory {
+struct SlotMemory: GuestMemory {
     let payload: UnsafeMutableRawBufferPointer
     let scratch: SlotScratch
 
