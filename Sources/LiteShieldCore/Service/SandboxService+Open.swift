@@ -11,6 +11,14 @@ import Glibc
 extension SandboxService {
     static let fcntlNumber = SyscallTable.number(of: "fcntl") ?? 72
 
+    /// Whether fd `fd` of process `pid` is a terminal (a tty or pty character device).
+    static func isTerminal(pid: Int32, fd: Int32) -> Bool {
+        var info = Glibc.stat()
+        guard fstatat(AT_FDCWD, "/proc/\(pid)/fd/\(fd)", &info, 0) == 0, info.st_mode & S_IFMT == S_IFCHR else { return false }
+        let major = (info.st_rdev >> 8) & 0xfff
+        return major == 4 || major == 5 || (major >= 136 && major <= 143)  // ttyN/ttyS, /dev/tty and console, pts
+    }
+
     func open(_ call: SystemCall, dirfd: Int32, pathIndex: Int, flags rawFlags: UInt64, mode: UInt64,
               _ caller: GuestCaller, _ memory: any GuestMemory, _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
         let requested = try memory.readPath(call.arguments[pathIndex])
@@ -26,6 +34,17 @@ extension SandboxService {
                       mode: UInt64, _ caller: GuestCaller, _ memory: any GuestMemory,
                       _ note: (String) -> Void) throws(Errno) -> DispatchOutcome {
         switch resolved.node {
+        case .device(.file(.tty)):
+            // The terminal the sandbox was started on, if its stdio is one: the
+            // guest's own fd 0, 1 or 2 duplicated by the kernel, so a read waits in
+            // the kernel (signals and all), never in the service. Without one the
+            // guest has no controlling terminal, and Linux says ENXIO.
+            for fd: Int32 in [0, 1, 2] where Self.isTerminal(pid: caller.pid, fd: fd) {
+                note("\"\(requested)\" → a duplicate of its own terminal fd \(fd)")
+                return .host(SystemCall(number: Self.fcntlNumber, arguments: [UInt64(fd), 0, 0, 0, 0, 0]))
+            }
+            note("\"\(requested)\": the sandbox's stdio is not a terminal")
+            throw .ENXIO
         case .kernelFD(let pid, let fd) where pid == caller.pid:
             // /dev/stdin, /dev/fd/N, /proc/self/fd/N of a pipe or the sandbox's
             // stdio: the guest's own kernel fd, duplicated by the kernel (the

@@ -1,6 +1,7 @@
 // /dev: the few devices programs open by name. null, zero, full and the random
-// devices are served here; tty is the sandbox's own stdio (reads from its stdin
-// source, writes to its stdout sink), never the host's terminal.
+// devices are served here; an open of tty becomes the kernel's duplicate of the
+// guest's terminal stdio fd (SandboxService+Open.swift), so the read and write
+// paths below serve it only to a caller that holds it otherwise (none today).
 
 import LiteSystem
 #if canImport(Glibc)
