@@ -111,6 +111,7 @@ enum ls_kind {
     S(SYS_ftruncate,   R_FD,      0, V, V, V, V, V, V) \
     S(SYS_fsync,       R_FD,      0, V, V, V, V, V, V) \
     S(SYS_fdatasync,   R_FD,      0, V, V, V, V, V, V) \
+    S(SYS_flock,       R_FD,      0, V, V, V, V, V, V) \
     S(SYS_syncfs,      R_FD,      0, V, V, V, V, V, V) \
     S(SYS_sync,        R_ALWAYS,  0, V, V, V, V, V, V) \
     S(SYS_statfs,      R_PATH,    0, P, OF(STATFS_SIZE), V, V, V, V) \
@@ -194,6 +195,7 @@ enum ls_kind {
     W(int,     ftruncate64, (int fd, off64_t n),                              (U(fd), U(n)), SYS_ftruncate) \
     W(int,     fsync,       (int fd),                                         (U(fd)), SYS_fsync) \
     W(int,     fdatasync,   (int fd),                                         (U(fd)), SYS_fdatasync) \
+    W(int,     flock,       (int fd, int operation),                          (U(fd), U(operation)), SYS_flock) \
     W(int,     syncfs,      (int fd),                                         (U(fd)), SYS_syncfs) \
     W(int,     statfs,      (const char *p, struct statfs *s),                (U(p), U(s)), SYS_statfs) \
     W(int,     statfs64,    (const char *p, struct statfs64 *s),              (U(p), U(s)), SYS_statfs) \

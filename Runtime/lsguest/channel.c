@@ -130,6 +130,36 @@ static int reply_ready(const void *context) {
     return ls_load_acquire_u64(&r->sequence) == u->reply_head + 1;
 }
 
+/* The reply to a call that may wait for another guest (F_SETLKW, flock),
+ * which the service holds until it can be granted. After the usual short spin
+ * it sleeps with no time limit, so that the kernel applies the guest's signal
+ * dispositions: a signal with no handler or an SA_RESTART handler restarts the
+ * sleep by itself; a handler without SA_RESTART ends it with EINTR. Then the
+ * service is asked to give the call up (liteshield_abi.h, "Calls that wait")
+ * and answers EINTR, or the result if it granted the call first; the caller's
+ * usual wait collects that answer. */
+static void wait_for_held_reply(struct ls_slot_use *use, uint64_t sequence) {
+    ls_wait_word *word = &reply_ring(use->slot)->consumer_wait;
+    uint64_t end = monotonic_ns() + SPIN_NS;
+    do {
+        if (reply_ready(use)) return;
+        ls_cpu_relax();
+    } while (monotonic_ns() < end);
+    for (;;) {
+        uint32_t observed = ls_load_acquire_u32(&word->sequence);
+        ls_store_seqcst_u32(&word->sleeping, 1);
+        if (reply_ready(use)) { ls_store_release_u32(&word->sleeping, 0); return; }
+        long r = ls_raw(SYS_futex, (uint64_t)(uintptr_t)&word->sequence, FUTEX_WAIT, observed, 0, 0, 0);
+        ls_store_release_u32(&word->sleeping, 0);
+        if (reply_ready(use)) return;
+        if (r == -EINTR) {
+            ls_store_release_u64(&slot_control(use->slot)->interrupted, sequence);
+            notify(&((ls_channel_header *)ls_channel.base)->doorbell);
+            return;
+        }
+    }
+}
+
 static int request_room(const void *context) {
     const struct ls_slot_use *u = context;
     uint64_t head = ls_load_acquire_u64(&request_ring(u->slot)->head);
@@ -240,6 +270,7 @@ int ls_call_begin(struct ls_slot_use *use, int temporary) {
         use->reply_head = self.reply_head;
     }
     use->payload = slot_base(use->slot) + ls_slot_payload_offset(ls_channel.ring_capacity);
+    use->may_wait = 0;
     return 0;
 }
 
@@ -261,6 +292,7 @@ void ls_call_send(struct ls_slot_use *use, uint32_t op, uint32_t flags, const ui
     ls_store_release_u64(&request_ring(use->slot)->tail, use->request_tail);
     notify(&((ls_channel_header *)ls_channel.base)->doorbell);
 
+    if (use->may_wait) wait_for_held_reply(use, sequence);
     /* The reply comes back in order on the reply ring, found by its sequence word. */
     do {
         wait_until(&reply_ring(use->slot)->consumer_wait, reply_ready, use);

@@ -67,6 +67,8 @@ struct ls_slot_use {
     uint64_t request_tail;   /* our producer counter on the request ring */
     uint64_t reply_head;     /* our consumer counter on the reply ring */
     uint8_t *payload;
+    int may_wait;            /* the call may wait for another guest (F_SETLKW, flock): its reply
+                                is awaited so that a signal can interrupt it (channel.c) */
 };
 /* Gets a slot for one call (waiting for a free one if need be); `temporary`
  * forces a slot of its own. Returns 0, or -1 when there is no channel. */

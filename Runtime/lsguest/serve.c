@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/uio.h>
 
 struct arg_shape { uint8_t kind; uint16_t param; };
@@ -80,6 +81,13 @@ static int routed(const struct shape *s, const uint64_t a[6]) {
         }
         return 1;
     }
+    return 0;
+}
+
+/* Whether the service may hold this call until another guest lets go of a lock. */
+static int may_wait_for_another_guest(long nr, const uint64_t a[6]) {
+    if (nr == SYS_fcntl) return (int)a[1] == F_SETLKW || (int)a[1] == F_OFD_SETLKW;
+    if (nr == SYS_flock) return !((int)a[1] & LOCK_NB);
     return 0;
 }
 
@@ -170,6 +178,7 @@ static long remote(long nr, const struct shape *s, const uint64_t original[6], c
     if (announced > room) announced = room;
     uint64_t reserved = (uint64_t)reserved_fd_plus_one | ((uint64_t)(uint32_t)origin->acting_pid << 32);
     ls_reply reply;
+    use.may_wait = may_wait_for_another_guest(nr, original);
     ls_call_send(&use, (uint32_t)nr, origin->flags, a, announced, reserved, &reply);
     used = announced;
     uint32_t returned = reply.payload_length <= used ? reply.payload_length : used;

@@ -2,6 +2,13 @@
 // out of shared memory before validating it, hands it to a handler, and writes the
 // reply. The callers are untrusted: a slot whose ring is corrupted is quarantined
 // and reported, and the other slots go on being served.
+//
+// A handler may also hold a request (a call that must wait for another caller,
+// e.g. a lock held elsewhere) and answer it later with `answer(heldOn:with:)`;
+// its slot gives no further request until then, and the other slots are served
+// meanwhile. A caller that stops waiting writes the held request's sequence to
+// its slot's `interrupted` word (liteshield_abi.h); `interruptedHeldSlots()`
+// finds those.
 
 import CLiteShim
 #if canImport(Glibc)
@@ -56,6 +63,9 @@ public final class ChannelService: @unchecked Sendable {
     private var requestRings: [RingConsumer]
     private var replyRings: [RingProducer]
     private var quarantined: [Bool]
+    /// The request each slot's handler holds unanswered, if any.
+    private var held: [ChannelRequest?]
+    private var heldCount = 0
     /// The slots claimed when the claim epoch was last seen: the only ones polled
     /// (a scan of every slot's ring costs a cache line each, and most are idle).
     private var claimedSlots: [Int] = []
@@ -79,6 +89,7 @@ public final class ChannelService: @unchecked Sendable {
             try RingProducer(at: channel.replyRingBase($0), geometry: geometry.replyGeometry, publication: .sequenceWord)
         }
         quarantined = Array(repeating: false, count: Int(geometry.slotCount))
+        held = Array(repeating: nil, count: Int(geometry.slotCount))
     }
 
     /// Whether a slot is quarantined after a fault.
@@ -105,14 +116,55 @@ public final class ChannelService: @unchecked Sendable {
         replyRings[slot] = try RingProducer(at: channel.replyRingBase(slot), geometry: geometry.replyGeometry,
                                             publication: .sequenceWord)
         quarantined[slot] = false
+        drop(heldOn: slot)
+    }
+
+    // MARK: Held requests
+
+    /// The request held on `slot`, if any.
+    public func heldRequest(on slot: Int) -> ChannelRequest? { held.indices.contains(slot) ? held[slot] : nil }
+
+    /// Every held request, by slot.
+    public var heldRequests: [ChannelRequest] { heldCount == 0 ? [] : held.compactMap { $0 } }
+
+    /// Answers the request held on `slot`; false when none is held there (or the
+    /// reply could not be written, which faults the slot).
+    @discardableResult
+    public func answer(heldOn slot: Int, with response: ChannelResponse) -> Bool {
+        guard let request = heldRequest(on: slot) else { return false }
+        drop(heldOn: slot)
+        return reply(slot: slot, sequence: request.sequence, response: response,
+                     announcedPayload: UInt32(request.payload.count))
+    }
+
+    /// The slots whose held request its caller gave up waiting for.
+    public func interruptedHeldSlots() -> [Int] {
+        guard heldCount > 0 else { return [] }
+        return held.indices.filter { slot in
+            guard let request = held[slot] else { return false }
+            return ls_load_acquire_u64(&channel.slotControl(slot).pointee.interrupted) == request.sequence
+        }
+    }
+
+    private func drop(heldOn slot: Int) {
+        if held[slot] != nil { heldCount -= 1 }
+        held[slot] = nil
     }
 
     /// Serves every request that is ready now, at most `limit` per slot; returns
     /// how many were served.
     @discardableResult
     public func poll(limit: Int = 64, handler: (ChannelRequest) throws -> ChannelResponse) rethrows -> Int {
+        try pollOrHold(limit: limit) { request -> ChannelResponse? in try handler(request) }
+    }
+
+    /// As `poll(limit:handler:)`, for a handler that may hold a request: it
+    /// returns nil and answers later with `answer(heldOn:with:)`. A held
+    /// request counts as served.
+    @discardableResult
+    public func pollOrHold(limit: Int = 64, _ handler: (ChannelRequest) throws -> ChannelResponse?) rethrows -> Int {
         var served = 0
-        for slot in slotsToPoll() where !quarantined[slot] {
+        for slot in slotsToPoll() where !quarantined[slot] && held[slot] == nil {
             var n = 0
             while n < limit {
                 do {
@@ -129,17 +181,26 @@ public final class ChannelService: @unchecked Sendable {
                     fault(slot, error)
                     break
                 } catch { break }
-                let response: ChannelResponse
+                let response: ChannelResponse?
                 switch validate(request, slot: slot) {
                 case .success(let validated):
                     response = try handler(validated)
+                    if response == nil {
+                        held[slot] = validated
+                        heldCount += 1
+                    }
                 case .failure(let error):
                     // A malformed request gets EFAULT, as a bad pointer would from the
                     // kernel; the ring itself is intact, so the slot goes on.
                     fault(slot, error, quarantine: false)
                     response = ChannelResponse(result: -1, error: EFAULT)
                 }
-                if !reply(slot: slot, sequence: request.sequence, response: response, request: request) { break }
+                guard let response else {
+                    served += 1
+                    break   // held: the slot's next request waits for its answer
+                }
+                if !reply(slot: slot, sequence: request.sequence, response: response,
+                          announcedPayload: request.payload_length) { break }
                 served += 1
                 n += 1
                 if quarantined[slot] { break }
@@ -156,8 +217,17 @@ public final class ChannelService: @unchecked Sendable {
     /// (a service dedicated to one guest process ends with it).
     public func run(until shouldStop: () -> Bool, client: PeerMonitor? = nil,
                     handler: (ChannelRequest) throws -> ChannelResponse) throws {
+        try runOrHold(until: shouldStop, client: client) { request -> ChannelResponse? in try handler(request) }
+    }
+
+    /// As `run(until:client:handler:)`, for a handler that may hold requests
+    /// (`pollOrHold(limit:_:)`). Held requests are the owner's: its
+    /// `shouldStop` returns true when one can be answered (granted, or its
+    /// caller gave up waiting: `interruptedHeldSlots()`), and it answers them.
+    public func runOrHold(until shouldStop: () -> Bool, client: PeerMonitor? = nil,
+                          _ handler: (ChannelRequest) throws -> ChannelResponse?) throws {
         while !shouldStop() {
-            if try poll(handler: handler) > 0 { continue }
+            if try pollOrHold(handler) > 0 { continue }
             if let client, !client.isAlive { throw IPCError.peerDied(pid: client.pid) }
             // No deadline: the wait re-checks `ready` after every sleep slice, so a
             // long idle period is spent asleep rather than re-spinning each slice.
@@ -171,7 +241,7 @@ public final class ChannelService: @unchecked Sendable {
     /// claimed slots changed, which the next poll looks at).
     public func anyRequestReady() -> Bool {
         if channel.claimEpoch != seenEpoch { return true }
-        for slot in slotsToPoll() where !quarantined[slot] {
+        for slot in slotsToPoll() where !quarantined[slot] && held[slot] == nil {
             if (try? requestRings[slot].hasRecord()) ?? true { return true }
         }
         return false
@@ -243,7 +313,7 @@ public final class ChannelService: @unchecked Sendable {
                                        args: request.args, reserved: request.reserved, payload: payload))
     }
 
-    private func reply(slot: Int, sequence: UInt64, response: ChannelResponse, request: ls_request) -> Bool {
+    private func reply(slot: Int, sequence: UInt64, response: ChannelResponse, announcedPayload: UInt32) -> Bool {
         // Request and reply rings advance in lockstep (one reply per request), so the
         // reply's sequence word — its own ring position + 1 — equals the request's.
         guard replyRings[slot].nextSequence == sequence else {
@@ -255,7 +325,7 @@ public final class ChannelService: @unchecked Sendable {
         record.result = response.result
         record.error = response.error
         // Never announce more payload than the request's range holds.
-        record.payload_length = min(response.payloadLength, request.payload_length)
+        record.payload_length = min(response.payloadLength, announcedPayload)
         do {
             while !(try replyRings[slot].tryEnqueue(value: record)) {
                 // The caller is not reading its replies; wait briefly, never forever,

@@ -252,3 +252,56 @@ final class SharedFlag: Sendable {
     let value: Atomic<Bool>
     init(_ initial: Bool) { value = Atomic(initial) }
 }
+
+@Suite struct HeldRequestTests {
+    @Test("a held request blocks only its own slot, is answered later, and its caller can give it up")
+    func heldRequestsWaitOnTheirSlotOnly() throws {
+        let channel = try Channel.create(geometry: ChannelGeometry(slotCount: 4, ringCapacity: 4, payloadSize: 1024))
+        let service = try ChannelService(channel: channel)
+        let waiter = ChannelClient(channel: channel), other = ChannelClient(channel: channel)
+        let waiterSlot = try waiter.claimSlot(), otherSlot = try other.claimSlot()
+        let hold: UInt32 = 1, plain: UInt32 = 2
+        let first = try waiterSlot.send(op: hold, (0, 0, 0, 0, 0, 0))
+        let second = try waiterSlot.send(op: plain, (5, 0, 0, 0, 0, 0))
+        let elsewhere = try otherSlot.send(op: plain, (7, 0, 0, 0, 0, 0))
+        var seen: [UInt32] = []
+        let handler: (ChannelRequest) -> ChannelResponse? = { request in
+            seen.append(request.op)
+            return request.op == hold ? nil : ChannelResponse(result: Int64(request.args.0))
+        }
+        // The held request stops its slot (the plain one behind it waits); the other slot is served.
+        #expect(service.pollOrHold(handler) == 2)
+        #expect(seen == [hold, plain])
+        #expect(service.heldRequest(on: waiterSlot.index)?.sequence == first)
+        #expect(try otherSlot.receive(sequence: elsewhere).result == 7)
+        #expect(service.pollOrHold(handler) == 0)
+        #expect(service.interruptedHeldSlots().isEmpty)
+        // An interruption names the held request by its sequence; a stale one is ignored.
+        let control = channel.slotControl(waiterSlot.index)
+        ls_store_release_u64(&control.pointee.interrupted, first &- 1)
+        #expect(service.interruptedHeldSlots().isEmpty)
+        ls_store_release_u64(&control.pointee.interrupted, first)
+        #expect(service.interruptedHeldSlots() == [waiterSlot.index])
+        #expect(service.answer(heldOn: waiterSlot.index, with: ChannelResponse(result: -1, error: EINTR)))
+        #expect(!service.answer(heldOn: waiterSlot.index, with: ChannelResponse(result: 0)))   // nothing held now
+        let answered = try waiterSlot.receive(sequence: first)
+        #expect(answered.result == -1 && answered.error == EINTR)
+        // The slot goes on: the request behind it is served.
+        #expect(service.pollOrHold(handler) == 1)
+        #expect(try waiterSlot.receive(sequence: second).result == 5)
+    }
+
+    @Test("a slot laid out afresh drops what it held")
+    func resetDropsTheHeldRequest() throws {
+        let channel = try Channel.create(geometry: ChannelGeometry(slotCount: 2, ringCapacity: 4, payloadSize: 1024))
+        let service = try ChannelService(channel: channel)
+        let client = ChannelClient(channel: channel)
+        let slot = try client.claimSlot()
+        _ = try slot.send(op: 1, (0, 0, 0, 0, 0, 0))
+        #expect(service.pollOrHold { _ in nil } == 1)
+        #expect(service.heldRequests.count == 1)
+        try service.reset(slot: slot.index)
+        #expect(service.heldRequests.isEmpty)
+        #expect(service.heldRequest(on: slot.index) == nil)
+    }
+}

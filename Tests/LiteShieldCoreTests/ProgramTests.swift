@@ -169,6 +169,22 @@ struct ProgramTests {
         #expect(result.output.contains("fork ok"), "\(result.output)")
     }
 
+    @Test("locks that wait for another guest: flock, F_SETLKW through signals (EINTR, SA_RESTART), a holder's exit; flock(1)")
+    func locks() {
+        let program = compileGuest("locks_wait")
+        let result = Self.sandbox(["--fresh", "16M", "--", program, "/tmp"])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("locks ok"), "\(result.output)")
+        // Served by the service on the fast path, not let through to the kernel.
+        #expect(statistic(result.output, "flock", column: 0) == 5, "\(result.output)")
+        #expect(statistic(result.output, "flock", column: 3) == 0, "\(result.output)")
+        // util-linux's flock(1): -n refuses a held lock, a plain flock waits for it.
+        let shell = Self.sandbox(["--fresh", "16M"] + Self.shell + [
+            "flock /tmp/l sleep 1 & sleep 0.3; flock -n /tmp/l true || echo busy; flock /tmp/l echo got; wait"])
+        #expect(shell.exited && shell.exitCode == 0, "\(shell.summary)")
+        #expect(shell.output.contains("busy\ngot\n"), "\(shell.output)")
+    }
+
     @Test("clear errors: a missing program, a bad image, a denied path")
     func errors() {
         let missing = Self.sandbox(["--fresh", "16M", "--", "/no/such/program"])

@@ -278,10 +278,13 @@ struct SandboxServiceFileTests {
         #expect(littleEndian(reply, 0, 2) == 1)
         #expect(littleEndian(reply, 24, 4) == UInt64(UInt32(bitPattern: h.pid)))
         #expect(h.call("fcntl", [3, 6, flock(0, start: 10, length: 1)], pid: other) == .failed(.EAGAIN))
-        #expect(h.call("fcntl", [3, 7, flock(0, start: 10, length: 1)], pid: other) == .failed(.EINTR))   // F_SETLKW: retry
+        // F_SETLKW waits (the channel path holds the call) until the wake generation moves.
+        #expect(h.call("fcntl", [3, 7, flock(0, start: 10, length: 1)], pid: other) == .wouldBlock)
         #expect(h.call("fcntl", [3, 6, flock(0, start: 200, length: 1)], pid: other) == .returned(0))
+        let before = h.service.wakeGeneration
         #expect(h.call("fcntl", [3, 6, flock(2, start: 0, length: 0)]) == .returned(0))     // unlock all
-        #expect(h.call("fcntl", [3, 6, flock(0, start: 10, length: 1)], pid: other) == .returned(0))
+        #expect(h.service.wakeGeneration != before)
+        #expect(h.call("fcntl", [3, 7, flock(0, start: 10, length: 1)], pid: other) == .returned(0))
         // Hostile ranges: EINVAL, never a trap.
         #expect(h.call("fcntl", [3, 6, flock(1, start: Int64.min, length: -1)]) == .failed(.EINVAL))
         #expect(h.call("fcntl", [3, 6, flock(1, start: Int64.max, length: Int64.max)]) == .failed(.EINVAL))
@@ -292,6 +295,43 @@ struct SandboxServiceFileTests {
         #expect(h.call("fcntl", [3, 37, flock(1, start: 500, length: 1)]) == .failed(.EAGAIN))  // another description
         #expect(h.closed(4, 4) == 0)
         #expect(h.call("fcntl", [3, 37, flock(1, start: 500, length: 1)]) == .returned(0))
+    }
+
+    @Test("flock: whole-file locks of a description, apart from record locks; LOCK_NB, conversion, release on close and exit")
+    func wholeFileLocks() throws {
+        let h = try ServiceHarness()
+        let other: Int32 = 77_002
+        h.service.processCreated(other, parent: h.pid, sharesFiles: false, isThread: false)
+        let (shared, exclusive, nonBlocking, unlock): (UInt64, UInt64, UInt64, UInt64) = (1, 2, 4, 8)
+        #expect(h.open("/tmp/f", readWrite | create, fd: 3) == 3)
+        #expect(h.open("/tmp/f", readWrite, fd: 4, pid: other) == 4)
+        #expect(h.call("flock", [3, exclusive]) == .returned(0))
+        #expect(h.call("flock", [3, exclusive]) == .returned(0))                           // again: its own
+        #expect(h.call("flock", [4, shared | nonBlocking], pid: other) == .failed(.EAGAIN))
+        #expect(h.call("flock", [4, shared], pid: other) == .wouldBlock)
+        // Record locks are another kind: no conflict with flock.
+        var lock = [UInt8](repeating: 0, count: 32)
+        lock[0] = 1
+        #expect(h.call("fcntl", [4, 6, h.memory.place(lock)], pid: other) == .returned(0))
+        // A downgrade to shared lets a shared waiter in.
+        #expect(h.call("flock", [3, shared]) == .returned(0))
+        #expect(h.call("flock", [4, shared], pid: other) == .returned(0))
+        // Both hold it shared; a conversion to exclusive drops the shared lock
+        // first (as Linux does), so the other's conversion can go through.
+        #expect(h.call("flock", [3, exclusive]) == .wouldBlock)
+        #expect(h.call("flock", [4, exclusive | nonBlocking], pid: other) == .returned(0))
+        #expect(h.call("flock", [3, exclusive | nonBlocking]) == .failed(.EAGAIN))
+        // The other process's exit releases its description's lock.
+        let before = h.service.wakeGeneration
+        h.service.processExited(other)
+        #expect(h.service.wakeGeneration != before)
+        #expect(h.call("flock", [3, exclusive | nonBlocking]) == .returned(0))
+        #expect(h.call("flock", [3, unlock]) == .returned(0))
+        #expect(h.call("flock", [3, 3]) == .failed(.EINVAL))
+        #expect(h.call("flock", [3, 0]) == .failed(.EINVAL))
+        // On a device there is no one to conflict with.
+        #expect(h.open("/dev/null", readWrite, fd: 5) == 5)
+        #expect(h.call("flock", [5, exclusive]) == .returned(0))
     }
 }
 

@@ -125,7 +125,12 @@ typedef struct ls_slot_control {
     int32_t owner_pid;            /* process of the claiming thread */
     int32_t owner_tid;            /* the claiming thread */
     uint32_t generation;          /* bumped on every claim, so stale owners are noticed */
-    uint8_t pad[LS_CACHE_LINE - 16];
+    uint64_t interrupted;         /* the sequence of a request whose caller stopped waiting (a signal
+                                     handler without SA_RESTART ran during a call that waits for another
+                                     guest, e.g. F_SETLKW): if the service still holds it, it answers
+                                     EINTR; otherwise the word is ignored. Written by the caller, then
+                                     the doorbell is rung. */
+    uint8_t pad[LS_CACHE_LINE - 24];
 } ls_slot_control;
 
 enum { LS_SLOT_CONTROL_SIZE = LS_CACHE_LINE };
@@ -140,6 +145,7 @@ _Static_assert(sizeof(ls_reply) == 32, "reply layout");
 _Static_assert(sizeof(ls_channel_header) == LS_CHANNEL_HEADER_SIZE, "channel header layout");
 _Static_assert(offsetof(ls_channel_header, doorbell) == LS_CACHE_LINE, "doorbell on its own line");
 _Static_assert(sizeof(ls_slot_control) == LS_SLOT_CONTROL_SIZE, "slot control is one line");
+_Static_assert(offsetof(ls_slot_control, interrupted) == 16, "interrupted word after the owner");
 
 /* ---------------------------------------------------------------------------
  * Layout arithmetic, computed from validated header values by both sides.
@@ -294,6 +300,15 @@ static inline void ls_copy_from_shared(void *dst, const void *src, size_t length
  *    cannot keep a table of its own;
  *  - the channel fd itself sits at RLIMIT_NOFILE's soft limit - 16 (the
  *    variable LS_CHANNEL_FD_ENV says where) and is never a placeholder.
+ *
+ * Calls that wait for another guest (fcntl F_SETLKW / F_OFD_SETLKW, flock
+ * without LOCK_NB): the service holds such a request, unanswered, until it can
+ * be granted, and serves the other slots meanwhile. The caller sleeps on its
+ * reply; when a signal handler without SA_RESTART interrupts that sleep, it
+ * writes the request's sequence to ls_slot_control.interrupted and rings the
+ * doorbell, and the service answers the held request EINTR (or its result, if
+ * it was granted first). A slot holds at most one such request: the service
+ * takes no further request from it until that one is answered.
  * ------------------------------------------------------------------------- */
 #define LS_REQUEST_TRAPPED 0x1u
 

@@ -13,6 +13,18 @@ public protocol Dispatcher: Sendable {
                   note: (String) -> Void) -> DispatchOutcome
 }
 
+/// A dispatcher some of whose calls wait for another guest
+/// (`DispatchOutcome.wouldBlock`): it says when what they wait for may have
+/// changed, so a held call is tried again then, and only then.
+public protocol WaitingDispatcher: Dispatcher {
+    /// Moves whenever a waiting call may now succeed (a lock released, an fd
+    /// closed, a process gone).
+    var wakeGeneration: UInt64 { get }
+    /// `body` runs (on whichever thread made the change) each time
+    /// `wakeGeneration` moves: a service loop asleep with held calls wakes.
+    func addWakeObserver(_ body: @escaping @Sendable () -> Void)
+}
+
 /// Which path a call came by (for statistics and traces; the dispatcher serves
 /// all three the same way).
 public enum CallPath: String, Sendable, CaseIterable {

@@ -64,6 +64,11 @@ public enum DispatchOutcome: Sendable, Equatable {
     /// rewritten arguments (e.g. a path pinned where the guest cannot change it).
     /// Only the guard path can do this; the fast path answers such calls itself.
     case host(SystemCall)
+    /// The call must wait for another guest (a lock it holds). The channel path
+    /// holds the request, serves other calls, and dispatches it again whenever
+    /// the dispatcher's `wakeGeneration` moves (`WaitingDispatcher`); the guard
+    /// path cannot hold a stopped thread and answers EINTR.
+    case wouldBlock
 
     public static func failed(_ e: Errno) -> DispatchOutcome { .returned(-Int64(e.rawValue)) }
 }

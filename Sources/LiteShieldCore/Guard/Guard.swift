@@ -394,6 +394,10 @@ public final class Guard: @unchecked Sendable {
         let tid = tracee.tid
         let line = trace == nil ? "" : "[\(tid)] \(call)" + (note.isEmpty ? "" : " {\(note)}") + " <\(kind)>"
         switch outcome {
+        case .wouldBlock:
+            // A stopped thread cannot be held here while the guard serves the
+            // others: the call ends as if a signal had interrupted its wait.
+            apply(.failed(.EINTR), to: call, tracee, kind: kind, note: note + (note.isEmpty ? "" : "; ") + "would wait")
         case .returned(let value):
             if value < 0 && kind != "delegated" { statistics.denied += 1 } else { statistics.served += 1 }
             ls_ptrace_skip_syscall(tid, value)

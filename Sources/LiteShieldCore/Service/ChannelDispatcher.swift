@@ -5,6 +5,12 @@
 // yourself" (LS_ERROR_RUN_NATIVE), with the rewritten host path when the
 // dispatcher replaced one: the runtime makes the call, and the seccomp filter
 // and the guard judge it as they judge any other.
+//
+// A call that must wait for another guest (`DispatchOutcome.wouldBlock`: a lock
+// held elsewhere) is held unanswered on its slot; the loop serves the other
+// slots and dispatches held calls again whenever the dispatcher's
+// `wakeGeneration` moves, and answers EINTR to one whose caller gave up waiting
+// (a signal, liteshield_abi.h). Nothing here ever waits for a guest.
 
 import CLiteShim
 import LiteIPC
@@ -72,6 +78,10 @@ public final class ChannelDispatcher: @unchecked Sendable {
     private let reclaimPending = Atomic<Bool>(false)
     private var thread = pthread_t()
     private var running = false
+    /// Held calls (service thread only) and the dispatcher's wake generation they were last tried at.
+    private var triedAtGeneration: UInt64 = 0
+    /// How many calls are held now (read by other threads to decide whether to wake the loop).
+    private let heldCalls = Atomic<Int>(0)
 
     /// Receives one line per served call (`liteshield run --trace`).
     public let trace: (@Sendable (String) -> Void)?
@@ -99,12 +109,17 @@ public final class ChannelDispatcher: @unchecked Sendable {
         // guest runtime's, for the reasons given there (Runtime/lsguest/channel.c).
         self.service = try ChannelService(channel: channel,
                                           strategy: WaitStrategy(spinNanoseconds: 1_000, yieldIterations: 200, sleeps: true))
+        (dispatcher as? any WaitingDispatcher)?.addWakeObserver { [weak self] in
+            guard let self, self.heldCalls.load(ordering: .relaxed) > 0 else { return }
+            self.ringDoorbell()
+        }
     }
 
     public var counters: CallStatistics { statistics.withLock { $0 } }
 
-    /// Serves one request: the unit both the service thread and tests use.
-    func serve(_ request: ChannelRequest) -> ChannelResponse {
+    /// Serves one request: the unit both the service thread and tests use. nil:
+    /// the call waits for another guest; the loop holds it and tries it again.
+    func serve(_ request: ChannelRequest) -> ChannelResponse? {
         let owner = channel.slotOwner(request.slot)
         let scratch = SlotScratch()
         let memory = SlotMemory(payload: request.payload, scratch: scratch)
@@ -126,6 +141,7 @@ public final class ChannelDispatcher: @unchecked Sendable {
         if let trace {
             let result: String
             switch outcome {
+            case .wouldBlock: result = "waits"
             case .host: result = "run natively"
             case .returned(let value) where value < 0 && value > -4096: result = "-1 \(Errno(rawValue: Int32(-value)))"
             case .returned(let value): result = String(value)
@@ -135,6 +151,7 @@ public final class ChannelDispatcher: @unchecked Sendable {
                                                       : "\(call)"
             trace("\(caller.path.rawValue) [\(owner.tid)] \(name) = \(result)" + (notes.isEmpty ? "" : "  " + notes.joined(separator: "; ")))
         }
+        if case .wouldBlock = outcome { return nil }  // counted when it is answered
         statistics.withLock { s in
             if case .host = outcome { s.native += 1 } else { s.served += 1 }
             let number = call.number
@@ -145,6 +162,8 @@ public final class ChannelDispatcher: @unchecked Sendable {
             }
         }
         switch outcome {
+        case .wouldBlock:
+            return nil
         case .host(let rewritten):
             return Self.runNative(call, rewritten, scratch, request.payload)
         case .returned(let value) where value < 0 && value > -4096:
@@ -197,6 +216,34 @@ public final class ChannelDispatcher: @unchecked Sendable {
         ringDoorbell()
     }
 
+    private var wakeGeneration: UInt64 { (dispatcher as? any WaitingDispatcher)?.wakeGeneration ?? 0 }
+
+    /// Whether some held call may be answered now: what it waits for changed,
+    /// or its caller stopped waiting.
+    private func heldCallsNeedAttention() -> Bool {
+        guard heldCalls.load(ordering: .relaxed) > 0 else { return false }
+        return wakeGeneration != triedAtGeneration || !service.interruptedHeldSlots().isEmpty
+    }
+
+    /// Answers EINTR to held calls whose callers gave up, and tries the others
+    /// again when the dispatcher's wake generation moved since they were last tried.
+    func answerHeldCalls() {
+        guard heldCalls.load(ordering: .relaxed) > 0 else { return }
+        for slot in service.interruptedHeldSlots() where service.answer(heldOn: slot, with: ChannelResponse(result: -1, error: EINTR)) {
+            heldCalls.subtract(1, ordering: .relaxed)
+            trace?("[slot \(slot)] a held call: -1 EINTR (its caller stopped waiting)")
+        }
+        // Several rounds: granting one call (an unlock that frees another) may
+        // move the generation again.
+        while wakeGeneration != triedAtGeneration {
+            triedAtGeneration = wakeGeneration
+            for request in service.heldRequests {
+                guard let response = serve(request) else { continue }
+                if service.answer(heldOn: request.slot, with: response) { heldCalls.subtract(1, ordering: .relaxed) }
+            }
+        }
+    }
+
     private func reclaimExited() {
         guard reclaimPending.exchange(false, ordering: .acquiring) else { return }
         let slots = exitedSlots.withLock { pending in defer { pending = [] }; return pending }
@@ -224,15 +271,22 @@ public final class ChannelDispatcher: @unchecked Sendable {
         var lastReclaim = ls_monotonic_ns()
         while !stopping.load(ordering: .acquiring) {
             do {
-                try service.run(until: {
+                try service.runOrHold(until: {
                     self.stopping.load(ordering: .acquiring) || self.reclaimPending.load(ordering: .acquiring)
-                        || ls_monotonic_ns() &- lastReclaim > 100_000_000
-                }) { request in serve(request) }
+                        || ls_monotonic_ns() &- lastReclaim > 100_000_000 || self.heldCallsNeedAttention()
+                }) { request in
+                    let response = serve(request)
+                    if response == nil { heldCalls.add(1, ordering: .relaxed) }
+                    return response
+                }
             } catch {
                 // The service itself never fails on a hostile guest (faults quarantine
                 // one slot); keep serving the others.
             }
+            answerHeldCalls()
             reclaimExited()
+            // A held call goes with its slot when the slot is freed (its process ended).
+            heldCalls.store(service.heldRequests.count, ordering: .relaxed)
             if ls_monotonic_ns() &- lastReclaim > 100_000_000 {
                 // Slots of guest threads killed while holding them go back to the pool.
                 service.reclaimSlotsOfDeadOwners()

@@ -97,10 +97,10 @@ extension SandboxService {
             return try control(call, file, fd: fd, caller, memory)
         case "ioctl":
             return try inputOutputControl(call, file, memory)
-        case "fadvise64", "readahead", "flock":
-            // Advice changes nothing here; flock: one sandbox, whose locks cannot
-            // conflict with anyone it can see (as the guard path answers).
-            return .returned(0)
+        case "fadvise64", "readahead":
+            return .returned(0)     // advice changes nothing here
+        case "flock":
+            return try wholeFileLock(call.int32(1), file)
         case "fallocate":
             guard case .liteFS = file.content, let handle = file.handle else { throw .ENODEV }
             let offset = Int64(bitPattern: a[2]), length = Int64(bitPattern: a[3])
@@ -307,8 +307,8 @@ extension SandboxService {
     }
 
     /// F_GETLK, F_SETLK(W) and their OFD forms on a LiteFS file. A conflicting
-    /// F_SETLKW does not wait in the service: it answers EINTR, so the guest
-    /// retries (a known limit: no EDEADLK detection).
+    /// F_SETLKW waits (`.wouldBlock`, SandboxService+Waiting.swift); no EDEADLK
+    /// detection.
     func recordLock(_ call: SystemCall, _ command: Int32, _ file: OpenFile, _ caller: GuestCaller,
                     _ memory: any GuestMemory) throws(Errno) -> DispatchOutcome {
         let raw = try memory.read(call.arguments[2], count: KernelLayout.flockSize)
@@ -352,9 +352,12 @@ extension SandboxService {
                             holder: ofd ? LockHolder(file) : nil)
                 return true
             }
-            // F_SETLKW cannot wait here (the service thread serves every guest):
-            // EINTR, which callers of a waiting lock retry — the guest waits.
-            guard granted else { throw command == 7 || command == 38 ? .EINTR : .EAGAIN }
+            guard granted else {
+                if command == 7 || command == 38 { return .wouldBlock }   // F_SETLKW, F_OFD_SETLKW
+                throw .EAGAIN
+            }
+            // Any change may release a range someone waits for.
+            wake.signal()
             return .returned(0)
         }
         guard type != 2 else { throw .EINVAL }

@@ -26,6 +26,7 @@ extension SandboxService {
             process.files = FileTable(process.files.files.filter { kept.contains($0.key) })
             s.processes[pid] = process
         }
+        wake.signal()   // close-on-exec may have ended descriptions that held locks
     }
 
     public func processExited(_ pid: Int32) {
@@ -36,6 +37,7 @@ extension SandboxService {
             return s.processes.remove(pid)
         }
         _ = gone
+        wake.signal()
     }
 
     // MARK: The acting process
@@ -98,6 +100,7 @@ extension SandboxService {
                 }
             }
         }
+        wake.signal()   // a description's last fd takes its OFD and flock locks with it
         return .returned(0)
     }
 

@@ -16,8 +16,10 @@
 //     let sandbox = try Guard.launch(..., dispatcher: service)     // guard path
 //     // and the guard's fork/exec/exit events to service.processCreated/-Executed/-Exited.
 //
-// Known limits: F_SETLKW does not wait in the service (EINTR: the guest
-// retries); permissions on an image are not enforced (the service acts with
+// Calls that wait for another guest (F_SETLKW, flock) are held by the channel
+// path, never waited for here (SandboxService+Waiting.swift).
+//
+// Known limits: permissions on an image are not enforced (the service acts with
 // its full rights; new files belong to the guest user); chdir changes the
 // service's cwd only, so a call the kernel resolves itself (execve of a
 // relative path) still sees the kernel's cwd; programs on an image cannot be
@@ -62,6 +64,8 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, GuestPathTransl
         var credentials: Credentials?
     }
     let state = Mutex(State())
+    /// Moves when a call that waits for another guest may now succeed.
+    let wake = WakeSignal()
 
     /// - Parameters:
     ///   - mounts: the guest's file tree (`Mount.defaults(root:)` for the reference one).

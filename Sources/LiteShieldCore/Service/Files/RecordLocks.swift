@@ -1,5 +1,5 @@
-// POSIX record locks (fcntl F_SETLK & co.) and open-file-description locks
-// (F_OFD_*), advisory, per file. Held here rather than in LiteFS: they belong
+// POSIX record locks (fcntl F_SETLK & co.), open-file-description locks
+// (F_OFD_*) and flock(2)'s whole-file locks, advisory, per file. Held here rather than in LiteFS: they belong
 // to processes and descriptions, which only the service knows. A process's
 // POSIX locks go when it exits or closes any fd of the file; OFD locks go with
 // their description (held weakly, so they lapse when it is released).
@@ -12,6 +12,8 @@ enum LockOwner: Hashable {
 struct LockedFile: Hashable {
     var fileSystem: ObjectIdentifier
     var inode: UInt32
+    /// flock(2)'s whole-file locks, which never conflict with record locks.
+    var wholeFile = false
 }
 
 /// The description an OFD lock belongs to, held weakly: its locks go when it
@@ -61,6 +63,11 @@ struct RecordLockTable {
         }
         if let exclusive { kept.append(RecordLock(owner: owner, exclusive: exclusive, start: start, end: end, holder: holder)) }
         locks[file] = kept.isEmpty ? nil : kept
+    }
+
+    /// Whether `owner` holds any live lock on `file`.
+    func holds(_ owner: LockOwner, in file: LockedFile) -> Bool {
+        locks[file]?.contains { $0.owner == owner && $0.isLive } ?? false
     }
 
     mutating func release(owner: LockOwner, in file: LockedFile? = nil) {
