@@ -16,6 +16,11 @@ final class AddressSpace {
     var regions: [UInt64] = []
     /// A `syscall` instruction in this address space's vDSO (StaleTraps.swift).
     var vdsoSyscall: UInt64?
+    /// Whether the program has been seen to handle SIGSYS (its guest runtime is
+    /// up). Kept until exec, which makes a new AddressSpace: a handler stays for
+    /// the life of a program, and reading /proc for it on every trap cost more
+    /// than the trap.
+    var handlesTrapSignal = false
     /// Slot index of each thread that has pinned something.
     var slots: [Int32: Int] = [:]
     var freeSlots: [Int] = []

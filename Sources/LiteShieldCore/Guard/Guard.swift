@@ -184,10 +184,27 @@ public final class Guard: @unchecked Sendable {
 
     // MARK: the event loop
 
+    /// The next stop or exit of a tracee. Stops come in bursts (a program's
+    /// start-up, a trap for each of libc's own calls), and waking a guard asleep
+    /// in waitpid costs 15–50 µs on these machines, more than serving the stop:
+    /// so after each event the guard looks again, yielding the CPU between
+    /// looks, for a short while before it sleeps.
+    private func nextStop(_ status: inout Int32) -> Int32 {
+        let end = ls_monotonic_ns() &+ Guard.lookAgainNanoseconds
+        repeat {
+            let tid = ls_wait_tracee(&status, 1)
+            if tid != 0 { return tid }
+            sched_yield()
+        } while ls_monotonic_ns() < end
+        return ls_wait_tracee(&status, 0)
+    }
+
+    static let lookAgainNanoseconds: UInt64 = 50_000
+
     private func eventLoop() {
         var status: Int32 = 0
         while !tracees.isEmpty || !earlyTasks.isEmpty {
-            let tid = ls_wait_tracee(&status, 0)
+            let tid = nextStop(&status)
             if tid < 0 {
                 if errno == EINTR { continue }
                 break  // ECHILD: nothing left to wait for

@@ -22,8 +22,12 @@ extension Guard {
         let tid = tracee.tid
         var trappedAt: UInt64 = 0
         let number = ls_seccomp_trap(tid, &trappedAt)
-        guard number >= 0, !Guard.handlesSignal(tid, SIGSYS),
-              let syscallAddress = vdsoSyscallInstruction(tracee),
+        guard number >= 0, !tracee.space.handlesTrapSignal else { return false }
+        if Guard.handlesSignal(tid, SIGSYS) {
+            tracee.space.handlesTrapSignal = true
+            return false
+        }
+        guard let syscallAddress = vdsoSyscallInstruction(tracee),
               trappedAt != syscallAddress + 2 else { return false }  // trapped in the vDSO too: give up
         var back: UInt64 = 0
         guard ls_redirect_to_syscall(tid, syscallAddress, number, &back) == 0 else { return false }
