@@ -23,6 +23,18 @@ struct VFSTests {
         #expect(GuestPath.isWithin("/anything", "/"))
         #expect(GuestPath.relative("/usr/lib/x", to: "/usr") == "/lib/x")
         #expect(GuestPath.relative("/usr", to: "/usr") == "/")
+        // Paths already normal come back as they are; every other spelling is folded.
+        for normal in ["/", "/a", "/a/b", "/.a", "/..a", "/a.", "/a/...", "/a/b.c/..d"] {
+            #expect(GuestPath.isNormal(normal), "\(normal)")
+            #expect(GuestPath.normalize(normal) == normal)
+        }
+        let folded = ["/a/": "/a", "/.": "/", "/a/.": "/a", "/a/..": "/", "//": "/", "/a//b": "/a/b", "a": "/a",
+                      "": "/", "/./a": "/a", "/a/./b": "/a/b", "/a/b/../../..": "/"]
+        for (path, expected) in folded {
+            #expect(!GuestPath.isNormal(path), "\(path)")
+            #expect(GuestPath.normalize(path) == expected, "\(path)")
+        }
+        #expect(GuestPath.isWithin("/usr", "/usr") && !GuestPath.isWithin("/us", "/usr") && !GuestPath.isWithin("/usr", "/usr/lib"))
     }
 
     @Test("the longest mount prefix wins; host paths map back")
