@@ -5,7 +5,9 @@
  *  2. fcntl F_SETLKW and signals: with a handler without SA_RESTART the wait
  *     ends in EINTR; with SA_RESTART it goes on through the signal and gets the
  *     lock once the parent releases it.
- *  3. A lock held by a process that exits is released: a waiter gets it. */
+ *  3. A lock held by a process that exits is released: a waiter gets it.
+ *  4. Two processes each waiting for the other's range: the second F_SETLKW
+ *     answers EDEADLK. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -132,11 +134,45 @@ static int released_at_exit(const char *dir) {
     return child_status(child) == 0 ? 0 : 1;
 }
 
+static int range_lock(int fd, int command, short type, off_t start) {
+    struct flock lock = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = 10 };
+    return fcntl(fd, command, &lock);
+}
+
+static int deadlock_detected(const char *dir) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/lock-deadlock", dir);
+    int fd = open(path, O_CREAT | O_RDWR, 0644);
+    int ready[2];
+    if (fd < 0 || pipe(ready) != 0) return 1;
+    if (range_lock(fd, F_SETLK, F_WRLCK, 0) != 0) { perror("lock 0-9"); return 1; }
+    pid_t child = fork();
+    if (child == 0) {
+        if (range_lock(fd, F_SETLK, F_WRLCK, 10) != 0) _exit(2);
+        if (write(ready[1], "r", 1) != 1) _exit(3);
+        /* Waits for the parent's range; granted once the parent gives up its own. */
+        if (range_lock(fd, F_SETLKW, F_WRLCK, 0) != 0) _exit(4);
+        _exit(0);
+    }
+    char byte;
+    if (read(ready[0], &byte, 1) != 1) return 1;
+    pause_ms(200);   /* the child is waiting by now */
+    if (range_lock(fd, F_SETLKW, F_WRLCK, 10) != -1 || errno != EDEADLK) {
+        fprintf(stderr, "deadlock: F_SETLKW did not answer EDEADLK (%s)\n", strerror(errno));
+        return 1;
+    }
+    if (range_lock(fd, F_SETLK, F_UNLCK, 0) != 0) return 1;
+    int status = child_status(child);
+    if (status != 0) { fprintf(stderr, "deadlock child: %d\n", status); return 1; }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "/tmp";
     if (flock_waits(dir)) return 1;
     if (setlkw_and_signals(dir)) return 1;
     if (released_at_exit(dir)) return 1;
+    if (deadlock_detected(dir)) return 1;
     printf("locks ok\n");
     return 0;
 }

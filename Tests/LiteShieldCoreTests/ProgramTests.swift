@@ -169,7 +169,7 @@ struct ProgramTests {
         #expect(result.output.contains("fork ok"), "\(result.output)")
     }
 
-    @Test("locks that wait for another guest: flock, F_SETLKW through signals (EINTR, SA_RESTART), a holder's exit; flock(1)")
+    @Test("locks that wait for another guest: flock, F_SETLKW through signals (EINTR, SA_RESTART), a holder's exit, EDEADLK; flock(1)")
     func locks() {
         let program = compileGuest("locks_wait")
         let result = Self.sandbox(["--fresh", "16M", "--", program, "/tmp"])

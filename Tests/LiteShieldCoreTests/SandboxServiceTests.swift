@@ -297,6 +297,31 @@ struct SandboxServiceFileTests {
         #expect(h.call("fcntl", [3, 37, flock(1, start: 500, length: 1)]) == .returned(0))
     }
 
+    @Test("F_SETLKW that would close a cycle of waiting processes answers EDEADLK; a wait given up breaks the cycle")
+    func deadlock() throws {
+        let h = try ServiceHarness()
+        let other: Int32 = 77_003
+        h.service.processCreated(other, parent: h.pid, sharesFiles: false, isThread: false)
+        #expect(h.open("/tmp/db", readWrite | create, fd: 3) == 3)
+        #expect(h.open("/tmp/db", readWrite, fd: 4, pid: other) == 4)
+        func range(_ type: Int16, _ start: Int64, _ length: Int64) -> UInt64 {
+            var bytes = [UInt8](repeating: 0, count: 32)
+            bytes[0] = UInt8(type)
+            for i in 0..<8 { bytes[8 + i] = UInt8(truncatingIfNeeded: start >> (8 * Int64(i))) }
+            for i in 0..<8 { bytes[16 + i] = UInt8(truncatingIfNeeded: length >> (8 * Int64(i))) }
+            return h.memory.place(bytes)
+        }
+        #expect(h.call("fcntl", [3, 6, range(1, 0, 10)]) == .returned(0))                 // this process: 0-9
+        #expect(h.call("fcntl", [4, 6, range(1, 10, 10)], pid: other) == .returned(0))   // the other: 10-19
+        #expect(h.call("fcntl", [3, 7, range(1, 10, 1)]) == .wouldBlock)                  // waits for the other
+        #expect(h.call("fcntl", [4, 7, range(1, 5, 1)], pid: other) == .failed(.EDEADLK)) // would wait for it back
+        // OFD locks have no deadlock check (as on Linux): the wait is held.
+        #expect(h.call("fcntl", [4, 38, range(1, 5, 1)], pid: other) == .wouldBlock)
+        // The first wait is given up (a signal): no cycle any more.
+        h.service.abandoned(SystemCall(number: 72, arguments: [3, 7, 0, 0, 0, 0]), caller: h.caller())
+        #expect(h.call("fcntl", [4, 7, range(1, 5, 1)], pid: other) == .wouldBlock)
+    }
+
     @Test("flock: whole-file locks of a description, apart from record locks; LOCK_NB, conversion, release on close and exit")
     func wholeFileLocks() throws {
         let h = try ServiceHarness()

@@ -23,6 +23,13 @@ public protocol WaitingDispatcher: Dispatcher {
     /// `body` runs (on whichever thread made the change) each time
     /// `wakeGeneration` moves: a service loop asleep with held calls wakes.
     func addWakeObserver(_ body: @escaping @Sendable () -> Void)
+    /// The caller of a waiting call gave up on it (a signal: it was answered
+    /// EINTR without being dispatched again), so it waits for nothing now.
+    func abandoned(_ call: SystemCall, caller: GuestCaller)
+}
+
+extension WaitingDispatcher {
+    public func abandoned(_ call: SystemCall, caller: GuestCaller) {}
 }
 
 /// Which path a call came by (for statistics and traces; the dispatcher serves

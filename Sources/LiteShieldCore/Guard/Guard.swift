@@ -414,6 +414,7 @@ public final class Guard: @unchecked Sendable {
         case .wouldBlock:
             // A stopped thread cannot be held here while the guard serves the
             // others: the call ends as if a signal had interrupted its wait.
+            (dispatcher as? any WaitingDispatcher)?.abandoned(call, caller: GuestCaller(pid: tracee.tgid, tid: tid))
             apply(.failed(.EINTR), to: call, tracee, kind: kind, note: note + (note.isEmpty ? "" : "; ") + "would wait")
         case .returned(let value):
             if value < 0 && kind != "delegated" { statistics.denied += 1 } else { statistics.served += 1 }

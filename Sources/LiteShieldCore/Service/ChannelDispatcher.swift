@@ -123,18 +123,8 @@ public final class ChannelDispatcher: @unchecked Sendable {
         let owner = channel.slotOwner(request.slot)
         let scratch = SlotScratch()
         let memory = SlotMemory(payload: request.payload, scratch: scratch)
-        let a = request.args
-        let call = SystemCall(number: Int(request.op), arguments: [a.0, a.1, a.2, a.3, a.4, a.5])
-        // `reserved`: bits 0-31 the placeholder + 1, bits 32-63 the acting pid
-        // (a vfork child on its parent's slot). Both are claims the dispatcher
-        // checks; a pid only replaces the owner's when it is given.
-        let reserved = request.reserved
-        let placeholder = UInt32(truncatingIfNeeded: reserved)
-        let actingPID = Int32(bitPattern: UInt32(truncatingIfNeeded: reserved >> 32))
-        let trapped = request.flags & UInt32(LS_REQUEST_TRAPPED) != 0
-        let caller = GuestCaller(pid: actingPID != 0 ? actingPID : owner.pid, tid: owner.tid,
-                                 path: trapped ? .trap : .fast,
-                                 reservedFD: placeholder != 0 && placeholder <= UInt32(Int32.max) ? Int32(placeholder - 1) : nil)
+        let (call, caller) = Self.decode(request, owner: owner)
+        let trapped = caller.path == .trap
         var notes: [String] = []
         let outcome = dispatcher.dispatch(call, caller: caller, memory: memory,
                                           note: { if trace != nil { notes.append($0) } })
@@ -171,6 +161,23 @@ public final class ChannelDispatcher: @unchecked Sendable {
         case .returned(let value):
             return ChannelResponse(result: value, payloadLength: UInt32(min(scratch.written, Int(UInt32.max))))
         }
+    }
+
+    /// The system call a request carries and who makes it. `reserved`: bits
+    /// 0-31 the placeholder + 1, bits 32-63 the acting pid (a vfork child on its
+    /// parent's slot). Both are claims the dispatcher checks; a pid only
+    /// replaces the owner's when it is given.
+    static func decode(_ request: ChannelRequest, owner: (claimed: Bool, pid: Int32, tid: Int32)) -> (SystemCall, GuestCaller) {
+        let a = request.args
+        let call = SystemCall(number: Int(request.op), arguments: [a.0, a.1, a.2, a.3, a.4, a.5])
+        let reserved = request.reserved
+        let placeholder = UInt32(truncatingIfNeeded: reserved)
+        let actingPID = Int32(bitPattern: UInt32(truncatingIfNeeded: reserved >> 32))
+        let trapped = request.flags & UInt32(LS_REQUEST_TRAPPED) != 0
+        let caller = GuestCaller(pid: actingPID != 0 ? actingPID : owner.pid, tid: owner.tid,
+                                 path: trapped ? .trap : .fast,
+                                 reservedFD: placeholder != 0 && placeholder <= UInt32(Int32.max) ? Int32(placeholder - 1) : nil)
+        return (call, caller)
     }
 
     /// "Run it yourself", with the dispatcher's rewritten path when it replaced
@@ -229,7 +236,11 @@ public final class ChannelDispatcher: @unchecked Sendable {
     /// again when the dispatcher's wake generation moved since they were last tried.
     func answerHeldCalls() {
         guard heldCalls.load(ordering: .relaxed) > 0 else { return }
-        for slot in service.interruptedHeldSlots() where service.answer(heldOn: slot, with: ChannelResponse(result: -1, error: EINTR)) {
+        for slot in service.interruptedHeldSlots() {
+            guard let request = service.heldRequest(on: slot),
+                  service.answer(heldOn: slot, with: ChannelResponse(result: -1, error: EINTR)) else { continue }
+            let (call, caller) = Self.decode(request, owner: channel.slotOwner(slot))
+            (dispatcher as? any WaitingDispatcher)?.abandoned(call, caller: caller)
             heldCalls.subtract(1, ordering: .relaxed)
             trace?("[slot \(slot)] a held call: -1 EINTR (its caller stopped waiting)")
         }

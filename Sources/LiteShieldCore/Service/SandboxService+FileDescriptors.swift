@@ -346,15 +346,29 @@ extension SandboxService {
                 guard type == 0 ? file.canRead : file.canWrite else { throw .EBADF }
             }
             let wanted = RecordLock(owner: owner, exclusive: type == 1, start: UInt64(first), end: end)
-            let granted = state.withLock { s -> Bool in
-                if type != 2, s.locks.conflict(key, wanted) != nil { return false }
+            let waits = command == 7 || command == 38                      // F_SETLKW, F_OFD_SETLKW
+            let answer = state.withLock { s -> Errno? in
+                if type != 2, let blocker = s.locks.conflict(key, wanted) {
+                    guard waits else { return .EAGAIN }
+                    // A process's lock wait that closes a cycle of waits ends in EDEADLK, as on Linux.
+                    if case .process(let waiter) = owner, case .process(let holder) = blocker.owner,
+                       s.waitCycle(from: holder, to: waiter) {
+                        s.lockWaits[caller.tid] = nil
+                        return .EDEADLK
+                    }
+                    if case .process(let waiter) = owner {
+                        s.lockWaits[caller.tid] = LockWait(pid: waiter, file: key, lock: wanted)
+                    }
+                    return .EINTR   // stands for "waits": answered below
+                }
+                s.lockWaits[caller.tid] = nil
                 s.locks.set(key, owner: owner, exclusive: type == 2 ? nil : type == 1, start: UInt64(first), end: end,
                             holder: ofd ? LockHolder(file) : nil)
-                return true
+                return nil
             }
-            guard granted else {
-                if command == 7 || command == 38 { return .wouldBlock }   // F_SETLKW, F_OFD_SETLKW
-                throw .EAGAIN
+            if let answer {
+                if answer == .EINTR { return .wouldBlock }
+                throw answer
             }
             // Any change may release a range someone waits for.
             wake.signal()

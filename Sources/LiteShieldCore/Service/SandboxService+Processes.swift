@@ -33,6 +33,7 @@ extension SandboxService {
         // The descriptions go with the last holder (ARC closes LiteFS handles).
         let gone = state.withLock { s -> GuestProcess? in
             s.locks.release(owner: .process(pid))
+            s.lockWaits = s.lockWaits.filter { $0.value.pid != pid }
             s.hostParents[pid] = nil
             return s.processes.remove(pid)
         }

@@ -5,8 +5,9 @@
 // a close, an exec's close-on-exec, a process's exit). The service thread never
 // waits itself. The guard path cannot hold a call and answers EINTR.
 //
-// Known limit: no deadlock detection (EDEADLK) — two processes each waiting for
-// the other's record lock wait until a signal interrupts one of them.
+// A process's F_SETLKW that would close a cycle of processes waiting for each
+// other's record locks answers EDEADLK, as on Linux (OFD and flock locks have no
+// such check there either).
 
 import LiteSystem
 import Synchronization
@@ -25,8 +26,35 @@ final class WakeSignal: Sendable {
     }
 }
 
+/// What a thread waiting in F_SETLKW waits for.
+struct LockWait {
+    var pid: Int32
+    var file: LockedFile
+    var lock: RecordLock
+}
+
+extension SandboxService.State {
+    /// Whether process `start`, through the locks its threads wait for and the
+    /// processes holding those, waits for `target`.
+    func waitCycle(from start: Int32, to target: Int32) -> Bool {
+        var current = start
+        var visited: Set<Int32> = []
+        while visited.insert(current).inserted {
+            if current == target { return true }
+            guard let wait = lockWaits.values.first(where: { $0.pid == current }),
+                  let blocker = locks.conflict(wait.file, wait.lock), case .process(let next) = blocker.owner else { return false }
+            current = next
+        }
+        return false
+    }
+}
+
 extension SandboxService: WaitingDispatcher {
     public var wakeGeneration: UInt64 { wake.generation.load(ordering: .acquiring) }
+
+    public func abandoned(_ call: SystemCall, caller: GuestCaller) {
+        state.withLock { _ = $0.lockWaits.removeValue(forKey: caller.tid) }
+    }
 
     public func addWakeObserver(_ body: @escaping @Sendable () -> Void) { wake.add(body) }
 

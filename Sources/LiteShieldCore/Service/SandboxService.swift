@@ -58,6 +58,8 @@ public final class SandboxService: Dispatcher, ProcessLifecycle, GuestPathTransl
     struct State {
         var processes = ProcessTable()
         var locks = RecordLockTable()
+        /// What each thread waiting in F_SETLKW waits for (deadlock detection).
+        var lockWaits: [Int32: LockWait] = [:]
         /// Parents read from /proc for processes the guard did not report.
         var hostParents: [Int32: Int32] = [:]
         /// The guests' credentials, once read (they are fixed at spawn).
