@@ -403,4 +403,6 @@ __attribute__((constructor)) static void attach_channel(void) {
     /* Which inherited fds are placeholders (after an exec), then the trap path. */
     ls_fds_attach();
     ls_trap_install();
+    /* glibc's own opens over the fast path too (patch.c). */
+    ls_patch_libc();
 }

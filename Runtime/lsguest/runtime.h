@@ -79,6 +79,10 @@ LS_HIDDEN void ls_call_send(struct ls_slot_use *use, uint32_t op, uint32_t flags
 LS_HIDDEN void ls_call_end(struct ls_slot_use *use);
 LS_HIDDEN int ls_attached(void);
 
+/* ---- patch.c ------------------------------------------------------------- */
+/* Points glibc's internal open entry points at the runtime's open (see patch.c). */
+LS_HIDDEN void ls_patch_libc(void);
+
 /* ---- fds.c --------------------------------------------------------------- */
 enum { LS_FD_LIMIT = 65536 };   /* placeholders above this are not tracked */
 LS_HIDDEN int ls_fd_is_placeholder(long fd);

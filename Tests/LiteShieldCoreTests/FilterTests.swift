@@ -50,14 +50,18 @@ struct FilterTests {
         #expect(try machine.run(SeccompInput(number: -1)) == .killProcess)  // 0xffffffff ≥ x32 bit
     }
 
-    @Test("mmap: anonymous, non-executable, not fixed is allowed in the filter; the rest stops in the guard")
+    @Test("mmap: non-executable and not fixed (anonymous or a view of an fd) is allowed in the filter; the rest stops in the guard")
     func mmapConditions() throws {
         let machine = BPFInterpreter(program)
         let mmap = Int32(SyscallTable.number(of: "mmap")!)
         let anonymous: UInt64 = 0x22, fixed: UInt64 = 0x10
         #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 3, anonymous, ~0, 0])) == .allow)
         #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 7, anonymous, ~0, 0])) == .trace)
-        #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 1, 0x2, 3, 0])) == .trace)
+        // A read-only private view of an fd: what the guard allowed every time, now without a stop.
+        #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 1, 0x2, 3, 0])) == .allow)
+        #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 5, 0x2, 3, 0])) == .trace)     // executable
+        #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 1, 0x2 | fixed, 3, 0])) == .trace)
+        #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 1, 0x2 | 0x100000, 3, 0])) == .trace)  // FIXED_NOREPLACE
         #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 3, anonymous | fixed, ~0, 0])) == .trace)
         // The high half of the flags register is ignored by the kernel and by the filter.
         #expect(try machine.run(SeccompInput(number: mmap, arguments: [0, 4096, 3, anonymous | (1 << 40), ~0, 0])) == .allow)

@@ -77,7 +77,6 @@ public struct SyscallTable: Sendable {
 
 // mmap flag and protection bits the policy tests in the filter.
 let protExec: UInt32 = 0x4
-let mapAnonymous: UInt32 = 0x20
 let mapFixed: UInt32 = 0x10
 let mapFixedNoReplace: UInt32 = 0x100000
 
@@ -98,10 +97,9 @@ extension SyscallTable {
         ("fcntl", .allowedWhen([ArgumentTest(argument: 1, mask: 0xFFFF_FFFC, equals: 0)], otherwise: .fileControl,
                                reason: "F_DUPFD, F_GETFD, F_SETFD, F_GETFL only: a duplicate or the flags of an fd the guest holds (the guest runtime reserves every service fd's number this way); other commands stop in the guard")),
         ("mmap", .allowedWhen([ArgumentTest(argument: 2, mask: protExec, equals: 0),
-                               ArgumentTest(argument: 3, mask: mapAnonymous | mapFixed | mapFixedNoReplace,
-                                            equals: mapAnonymous)],
+                               ArgumentTest(argument: 3, mask: mapFixed | mapFixedNoReplace, equals: 0)],
                               otherwise: .map,
-                              reason: "anonymous, non-executable, not fixed: fresh memory anywhere the kernel picks; file-backed, executable or fixed mappings stop in the guard")),
+                              reason: "non-executable, not fixed: memory, or a view of an fd the guest holds (the kernel refuses a writable shared view of a read-only fd), anywhere the kernel picks — never over the guard's page, which is in use; executable or fixed mappings stop in the guard")),
         ("brk", .allowed(reason: "grows the guest's own heap, bounded by RLIMIT_AS")),
         ("madvise", .allowed(reason: "advice on the guest's own memory; on the guard's page it can at most zero it, failing the guest's own call")),
         ("futex", .allowed(reason: "waits and wakes on the guest's own memory (threads, channel rings)")),
