@@ -53,9 +53,9 @@ enum ls_kind {
 #define IOVO(i) { K_IOV_OUT, i }
 
 /* Sizes of the kernel's x86-64 structures. */
-#define STAT_SIZE 144
-#define STATX_SIZE 256
-#define STATFS_SIZE 120
+#define LS_STAT_BYTES 144
+#define LS_STATX_BYTES 256
+#define LS_STATFS_BYTES 120
 
 #define LS_SYSCALLS(S) \
     S(SYS_read,        R_FD,      0, V, OUT(2), V, V, V, V) \
@@ -76,11 +76,11 @@ enum ls_kind {
     S(SYS_open,        R_SPECIAL, 0, P, V, V, V, V, V) \
     S(SYS_openat,      R_SPECIAL, 0, V, P, V, V, V, V) \
     S(SYS_creat,       R_SPECIAL, 0, P, V, V, V, V, V) \
-    S(SYS_fstat,       R_FD,      0, V, OF(STAT_SIZE), V, V, V, V) \
-    S(SYS_stat,        R_PATH,    0, P, OF(STAT_SIZE), V, V, V, V) \
-    S(SYS_lstat,       R_PATH,    0, P, OF(STAT_SIZE), V, V, V, V) \
-    S(SYS_newfstatat,  R_PATH,    0, V, P, OF(STAT_SIZE), V, V, V) \
-    S(SYS_statx,       R_PATH,    0, V, P, V, V, OF(STATX_SIZE), V) \
+    S(SYS_fstat,       R_FD,      0, V, OF(LS_STAT_BYTES), V, V, V, V) \
+    S(SYS_stat,        R_PATH,    0, P, OF(LS_STAT_BYTES), V, V, V, V) \
+    S(SYS_lstat,       R_PATH,    0, P, OF(LS_STAT_BYTES), V, V, V, V) \
+    S(SYS_newfstatat,  R_PATH,    0, V, P, OF(LS_STAT_BYTES), V, V, V) \
+    S(SYS_statx,       R_PATH,    0, V, P, V, V, OF(LS_STATX_BYTES), V) \
     S(SYS_access,      R_PATH,    0, P, V, V, V, V, V) \
     S(SYS_faccessat,   R_PATH,    0, V, P, V, V, V, V) \
     S(SYS_faccessat2,  R_PATH,    0, V, P, V, V, V, V) \
@@ -114,8 +114,8 @@ enum ls_kind {
     S(SYS_flock,       R_FD,      0, V, V, V, V, V, V) \
     S(SYS_syncfs,      R_FD,      0, V, V, V, V, V, V) \
     S(SYS_sync,        R_ALWAYS,  0, V, V, V, V, V, V) \
-    S(SYS_statfs,      R_PATH,    0, P, OF(STATFS_SIZE), V, V, V, V) \
-    S(SYS_fstatfs,     R_FD,      0, V, OF(STATFS_SIZE), V, V, V, V) \
+    S(SYS_statfs,      R_PATH,    0, P, OF(LS_STATFS_BYTES), V, V, V, V) \
+    S(SYS_fstatfs,     R_FD,      0, V, OF(LS_STATFS_BYTES), V, V, V, V) \
     S(SYS_chdir,       R_PATH,    0, P, V, V, V, V, V) \
     S(SYS_fchdir,      R_ALWAYS,  0, V, V, V, V, V, V) \
     S(SYS_getcwd,      R_ALWAYS,  0, OUT(1), V, V, V, V, V) \

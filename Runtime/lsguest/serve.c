@@ -8,14 +8,24 @@
  * touched here.
  */
 #include "runtime.h"
-#include "calls.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+
+#include <sys/statfs.h>
+
+/* Last: its one-letter shape macros (V, P, IN, …) must not meet system headers. */
+#include "calls.h"
+
+_Static_assert(LS_STAT_BYTES == sizeof(struct stat), "struct stat as the kernel writes it");
+_Static_assert(LS_STATX_BYTES == sizeof(struct statx), "struct statx as the kernel writes it");
+_Static_assert(LS_STATFS_BYTES == sizeof(struct statfs), "struct statfs as the kernel writes it");
 
 struct arg_shape { uint8_t kind; uint16_t param; };
 struct shape {
@@ -422,8 +432,23 @@ static int is_plain_fstat(const uint64_t a[6]) {
     return path && !*path && ((int)a[3] & AT_EMPTY_PATH) && fd >= 0 && !ls_fd_is_placeholder(fd);
 }
 
+/* isatty() and the like on one of the guest's own kernel fds that is a regular
+ * file, a directory or a pipe: the kernel's answer is always ENOTTY, and asking
+ * it would be a stop in the guard (ioctl is checked there). Python asks this of
+ * every file it opens. */
+static int is_terminal_query_on_a_file(const uint64_t a[6]) {
+    unsigned request = (unsigned)a[1];
+    if (request != TCGETS && request != TIOCGWINSZ && request != TIOCGPGRP) return 0;
+    long fd = (long)(int)a[0];
+    if (fd < 0 || ls_fd_is_placeholder(fd)) return 0;
+    struct stat info;
+    if (ls_raw(SYS_fstat, (uint64_t)fd, (uint64_t)(uintptr_t)&info, 0, 0, 0, 0) != 0) return 0;
+    return S_ISREG(info.st_mode) || S_ISDIR(info.st_mode) || S_ISFIFO(info.st_mode);
+}
+
 long ls_syscall(long nr, const uint64_t a[6], const struct ls_origin *origin) {
     if (nr == SYS_newfstatat && is_plain_fstat(a)) return ls_raw(SYS_fstat, a[0], a[2], 0, 0, 0, 0);
+    if (nr == SYS_ioctl && is_terminal_query_on_a_file(a)) return -ENOTTY;
     switch (nr) {
     case SYS_open: case SYS_openat: case SYS_creat: return open_call(nr, a, origin);
     case SYS_close: return close_call(a, origin);

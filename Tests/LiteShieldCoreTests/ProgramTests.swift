@@ -197,6 +197,17 @@ struct ProgramTests {
         #expect(statistic(result.output, "getdents64", column: 1) == 0, "\(result.output)")
     }
 
+    @Test("terminal queries on host files, host directories, pipes and image files answer ENOTTY, without a stop in the guard")
+    func terminalQueriesOnFiles() {
+        let program = compileGuest("isatty_files")
+        let result = Self.sandbox(["--fresh", "16M", "--", program, "/tmp"])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
+        #expect(result.output.contains("isatty ok"), "\(result.output)")
+        // Eight queries on the three kernel fds answered by the runtime itself; the
+        // one the guard sees is isatty(99), a closed fd only the kernel can judge.
+        #expect(statistic(result.output, "ioctl", column: 3) <= 1, "\(result.output)")
+    }
+
     @Test("clear errors: a missing program, a bad image, a denied path")
     func errors() {
         let missing = Self.sandbox(["--fresh", "16M", "--", "/no/such/program"])
