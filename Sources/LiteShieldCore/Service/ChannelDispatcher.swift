@@ -280,16 +280,11 @@ public final class ChannelDispatcher: @unchecked Sendable {
 
     private func loop() {
         var lastReclaim = ls_monotonic_ns()
-        var checks = 0
         while !stopping.load(ordering: .acquiring) {
             do {
                 try service.runOrHold(until: {
-                    if self.stopping.load(ordering: .acquiring) || self.reclaimPending.load(ordering: .acquiring)
-                        || self.heldCallsNeedAttention() { return true }
-                    // This runs between every two requests and on every look while
-                    // idle: the clock (≈ 20 ns) is read on every 64th only.
-                    checks &+= 1
-                    return checks & 63 == 0 && ls_monotonic_ns() &- lastReclaim > 100_000_000
+                    self.stopping.load(ordering: .acquiring) || self.reclaimPending.load(ordering: .acquiring)
+                        || self.heldCallsNeedAttention() || ls_monotonic_ns() &- lastReclaim > 100_000_000
                 }) { request in
                     let response = serve(request)
                     if response == nil { heldCalls.add(1, ordering: .relaxed) }
