@@ -80,7 +80,7 @@ LS_HIDDEN void ls_call_end(struct ls_slot_use *use);
 LS_HIDDEN int ls_attached(void);
 
 /* ---- patch.c ------------------------------------------------------------- */
-/* Points glibc's internal open entry points at the runtime's open (see patch.c). */
+/* Points glibc's internal file-call entry points at the runtime (see patch.c). */
 LS_HIDDEN void ls_patch_libc(void);
 
 /* ---- fds.c --------------------------------------------------------------- */

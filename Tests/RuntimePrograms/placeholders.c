@@ -112,6 +112,29 @@ int main(int argc, char **argv) {
     if (f) { fread(text, 1, sizeof text - 1, f); fclose(f); }
     check(strcmp(text, "spawned child\n") == 0, "posix_spawn child wrote to the file", text);
 
+    /* posix_spawn whose child opens a file on the image as its stdout and closes
+     * one of our fds: libc's own open and close, made in the child's name, so the
+     * parent's fd stays open and the file is the child's. */
+    int kept = open("/tmp/kept.txt", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    posix_spawn_file_actions_t opening;
+    posix_spawn_file_actions_init(&opening);
+    posix_spawn_file_actions_addopen(&opening, 1, "/tmp/opened-by-child.txt", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    posix_spawn_file_actions_addclose(&opening, kept);
+    char *opened_args[] = { (char *)echo, "opened by the child", 0 };
+    rc = posix_spawn(&spawned, echo, &opening, 0, opened_args, environ);
+    check(rc == 0, "posix_spawn with addopen", "posix_spawn");
+    if (rc == 0) waitpid(spawned, &status, 0);
+    check(write(kept, "still ours", 10) == 10, "write after the child's close", "write");
+    close(kept);
+    f = fopen("/tmp/kept.txt", "r");
+    memset(text, 0, sizeof text);
+    if (f) { fread(text, 1, sizeof text - 1, f); fclose(f); }
+    check(strcmp(text, "still ours") == 0, "the parent's fd survives the child's close", text);
+    f = fopen("/tmp/opened-by-child.txt", "r");
+    memset(text, 0, sizeof text);
+    if (f) { fread(text, 1, sizeof text - 1, f); fclose(f); }
+    check(strcmp(text, "opened by the child\n") == 0, "posix_spawn child opened its stdout", text);
+
     /* Raw system calls from libc's syscall(): trapped. */
     check(syscall(SYS_getppid) == getppid(), "trapped getppid", "getppid");
     errno = 77;
