@@ -112,6 +112,7 @@ enum ls_kind {
     S(SYS_fsync,       R_FD,      0, V, V, V, V, V, V) \
     S(SYS_fdatasync,   R_FD,      0, V, V, V, V, V, V) \
     S(SYS_flock,       R_FD,      0, V, V, V, V, V, V) \
+    S(SYS_fadvise64,   R_FD,      0, V, V, V, V, V, V) \
     S(SYS_syncfs,      R_FD,      0, V, V, V, V, V, V) \
     S(SYS_sync,        R_ALWAYS,  0, V, V, V, V, V, V) \
     S(SYS_statfs,      R_PATH,    0, P, OF(LS_STATFS_BYTES), V, V, V, V) \

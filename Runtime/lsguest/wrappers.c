@@ -58,6 +58,16 @@ OPEN_WRAPPER(open64,   (const char *path, int flags),            (U(path), U(fla
 OPEN_WRAPPER(openat,   (int dirfd, const char *path, int flags), (U(dirfd), U(path), U(flags)), SYS_openat)
 OPEN_WRAPPER(openat64, (int dirfd, const char *path, int flags), (U(dirfd), U(path), U(flags)), SYS_openat)
 
+/* posix_fadvise answers with the error number itself, not -1 and errno. */
+LS_EXPORT int posix_fadvise(int fd, off_t offset, off_t length, int advice) {
+    const uint64_t a[6] = { U(fd), U(offset), U(length), U(advice) };
+    long r = ls_syscall(SYS_fadvise64, a, &fast);
+    return ls_failed(r) ? (int)-r : 0;
+}
+LS_EXPORT int posix_fadvise64(int fd, off64_t offset, off64_t length, int advice) {
+    return posix_fadvise(fd, offset, length, advice);
+}
+
 LS_EXPORT int creat(const char *path, mode_t mode) {
     const uint64_t a[6] = { U(path), U(mode) };
     return (int)result(ls_syscall(SYS_creat, a, &fast));

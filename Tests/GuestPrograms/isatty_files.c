@@ -1,5 +1,6 @@
 /* Terminal queries on fds that are not terminals — a host file, a host
- * directory, a pipe, a file on the image — answer ENOTTY, as the kernel does.
+ * directory, a pipe, a file on the image — answer ENOTTY, as the kernel does;
+ * posix_fadvise is taken on files and checked as the kernel checks it.
  * Prints "isatty ok" or what was wrong. */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,12 @@ int main(int argc, char **argv) {
         || not_a_terminal(own, path)) return 1;
     errno = 0;
     if (isatty(99) || errno != EBADF) { fprintf(stderr, "isatty(99): %s\n", strerror(errno)); return 1; }
+    int rc;
+    if ((rc = posix_fadvise(host_file, 0, 0, POSIX_FADV_SEQUENTIAL)) != 0) { fprintf(stderr, "fadvise host file: %s\n", strerror(rc)); return 1; }
+    if ((rc = posix_fadvise(own, 0, 0, POSIX_FADV_SEQUENTIAL)) != 0) { fprintf(stderr, "fadvise image file: %s\n", strerror(rc)); return 1; }
+    if ((rc = posix_fadvise(host_file, 0, -1, POSIX_FADV_NORMAL)) != EINVAL) { fprintf(stderr, "fadvise length -1: %s\n", strerror(rc)); return 1; }
+    if ((rc = posix_fadvise(host_file, 0, 0, 77)) != EINVAL) { fprintf(stderr, "fadvise advice 77: %s\n", strerror(rc)); return 1; }
+    if ((rc = posix_fadvise(pipe_fds[0], 0, 0, POSIX_FADV_NORMAL)) != ESPIPE) { fprintf(stderr, "fadvise pipe: %s\n", strerror(rc)); return 1; }
     printf("isatty ok\n");
     return 0;
 }

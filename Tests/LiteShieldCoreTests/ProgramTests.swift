@@ -197,7 +197,7 @@ struct ProgramTests {
         #expect(statistic(result.output, "getdents64", column: 1) == 0, "\(result.output)")
     }
 
-    @Test("terminal queries on host files, host directories, pipes and image files answer ENOTTY, without a stop in the guard")
+    @Test("terminal queries and posix_fadvise on host files, host directories, pipes and image files answer as the kernel does, without a stop in the guard")
     func terminalQueriesOnFiles() {
         let program = compileGuest("isatty_files")
         let result = Self.sandbox(["--fresh", "16M", "--", program, "/tmp"])
@@ -206,6 +206,9 @@ struct ProgramTests {
         // Eight queries on the three kernel fds answered by the runtime itself; the
         // one the guard sees is isatty(99), a closed fd only the kernel can judge.
         #expect(statistic(result.output, "ioctl", column: 3) <= 1, "\(result.output)")
+        // Advice on a host file is checked and taken by the runtime; only the
+        // pipe's (ESPIPE, the kernel's word) reaches the guard.
+        #expect(statistic(result.output, "fadvise64", column: 3) <= 1, "\(result.output)")
     }
 
     @Test("clear errors: a missing program, a bad image, a denied path")
