@@ -155,26 +155,17 @@ struct ProgramTests {
 
     @Test("a multi-threaded guest writes and appends from 16 threads at once")
     func threads() {
-        let program = compileGuest("threads_io", flags: ["-pthread"])
-        let result = Self.sandbox(["--fresh", "64M", "--", program, "/tmp"])
-        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
-        #expect(result.output.contains("threads ok: 8 files, 1600 shared records"), "\(result.output)")
+        runGuestProgram("threads_io", flags: ["-pthread"], image: "64M", expecting: "threads ok: 8 files, 1600 shared records")
     }
 
     @Test("a forking guest: a shared fd keeps one offset, each process its own files")
     func fork() {
-        let program = compileGuest("fork_io")
-        let result = Self.sandbox(["--fresh", "64M", "--", program, "/tmp"])
-        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
-        #expect(result.output.contains("fork ok"), "\(result.output)")
+        runGuestProgram("fork_io", image: "64M", expecting: "fork ok")
     }
 
     @Test("locks that wait for another guest: flock, F_SETLKW through signals (EINTR, SA_RESTART), a holder's exit, EDEADLK; flock(1)")
     func locks() {
-        let program = compileGuest("locks_wait")
-        let result = Self.sandbox(["--fresh", "16M", "--", program, "/tmp"])
-        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
-        #expect(result.output.contains("locks ok"), "\(result.output)")
+        let result = runGuestProgram("locks_wait", image: "16M", expecting: "locks ok")
         // Served by the service on the fast path, not let through to the kernel.
         #expect(statistic(result.output, "flock", column: 0) == 5, "\(result.output)")
         #expect(statistic(result.output, "flock", column: 3) == 0, "\(result.output)")
@@ -187,10 +178,7 @@ struct ProgramTests {
 
     @Test("directory streams (opendir, readdir, seekdir, fdopendir …) on the image and on a host mount, over the fast path")
     func directoryStreams() {
-        let program = compileGuest("dir_streams")
-        let result = Self.sandbox(["--fresh", "64M", "--", program, "/tmp"])
-        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
-        #expect(result.output.contains("dir streams ok: 3002 entries"), "\(result.output)")
+        let result = runGuestProgram("dir_streams", image: "64M", expecting: "dir streams ok: 3002 entries")
         // The runtime's own streams: getdents64 on the image comes by the fast
         // path (glibc's readdir would make it from libc's text: the trap path).
         #expect(statistic(result.output, "getdents64", column: 0) > 0, "\(result.output)")
@@ -199,10 +187,7 @@ struct ProgramTests {
 
     @Test("terminal queries and posix_fadvise on host files, host directories, pipes and image files answer as the kernel does, without a stop in the guard")
     func terminalQueriesOnFiles() {
-        let program = compileGuest("isatty_files")
-        let result = Self.sandbox(["--fresh", "16M", "--", program, "/tmp"])
-        #expect(result.exited && result.exitCode == 0, "\(result.summary)")
-        #expect(result.output.contains("isatty ok"), "\(result.output)")
+        let result = runGuestProgram("isatty_files", image: "16M", expecting: "isatty ok")
         // Eight queries on the three kernel fds answered by the runtime itself; the
         // one the guard sees is isatty(99), a closed fd only the kernel can judge.
         #expect(statistic(result.output, "ioctl", column: 3) <= 1, "\(result.output)")
@@ -294,6 +279,18 @@ struct ProgramTests {
     }
 
     func compileGuest(_ name: String, flags: [String] = []) -> String { Self.compileGuestProgram(name, flags: flags) }
+
+    /// Compiles Tests/GuestPrograms/NAME.c, runs it on a fresh image of `image`
+    /// with /tmp as its argument, and expects it to succeed and say `expected`.
+    @discardableResult
+    func runGuestProgram(_ name: String, flags: [String] = [], image: String, expecting expected: String,
+                         sourceLocation: SourceLocation = #_sourceLocation) -> ProcessResult {
+        let program = compileGuest(name, flags: flags)
+        let result = Self.sandbox(["--fresh", image, "--", program, "/tmp"])
+        #expect(result.exited && result.exitCode == 0, "\(result.summary)", sourceLocation: sourceLocation)
+        #expect(result.output.contains(expected), "\(result.output)", sourceLocation: sourceLocation)
+        return result
+    }
 
     /// A number from the --stats table: the row `name`, column 0 = fast, 1 = trap, 2 = guard, 3 = host.
     func statistic(_ output: String, _ name: String, column: Int) -> Int {
