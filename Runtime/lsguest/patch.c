@@ -34,6 +34,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -129,6 +130,9 @@ static int protect(unsigned char *start, size_t length, int writable) {
 
 void ls_patch_libc(void) {
     if (strcmp(gnu_get_libc_version(), "2.36") != 0) return;
+    /* Another library's constructor may have started a thread: then the text
+     * cannot be rewritten safely, and the trap path keeps serving these calls. */
+    if (!__libc_single_threaded) return;
     struct entry_patch patches[] = {
         /* setlocale's locale files, iconv's modules */
         { "__open64_nocancel", "GLIBC_PRIVATE",
