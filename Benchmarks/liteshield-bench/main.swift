@@ -16,6 +16,7 @@ let suites: [(name: String, summary: String, run: (inout BenchReport) throws -> 
     ("net-tcp", "TCP bulk, ping-pong, connections: LiteNet in memory vs kernel loopback (MTU 1500)", netTCPSuite),
     ("fio", "Debian's fio on LiteFS in the sandbox vs native tmpfs and loop-mounted ext2 (paper fig. 7)", FioSuite.run),
     ("syscalls", "one guest system call: native, fast path, trap path, guard path, gVisor runsc (paper fig. 5)", syscallsSuite),
+    ("programs", "whole programs (fork + exec, ls, find, sed/awk) in the sandbox vs natively", ProgramsSuite.run),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

@@ -11,9 +11,16 @@ extension SandboxService {
     static let deviceTreeDevice = FileMetadata.makeDevice(major: 0, minor: 5)
     static let procTreeDevice = FileMetadata.makeDevice(major: 0, minor: 4)
 
+    /// st_blksize of a file on an image: the "preferred I/O size", which stdio
+    /// sizes its buffer by. Each transfer is a channel round trip, and one slot
+    /// carries 64 KiB (ChannelDispatcher.defaultGeometry): a buffer of the image's
+    /// 4 KiB block would make sed or awk pay sixteen round trips per slot.
+    static let preferredTransferSize: UInt64 = 64 << 10
+
     func metadata(_ s: FileStat, of fs: FileSystem) -> FileMetadata {
         FileMetadata(device: fileSystemDevices[ObjectIdentifier(fs)] ?? 0, inode: UInt64(s.inode), mode: s.mode,
-                     links: UInt64(s.links), uid: s.uid, gid: s.gid, size: s.size, blockSize: UInt64(s.blockSize),
+                     links: UInt64(s.links), uid: s.uid, gid: s.gid, size: s.size,
+                     blockSize: max(UInt64(s.blockSize), Self.preferredTransferSize),
                      blocks: s.blocks,
                      accessTime: KernelTime(seconds: s.atime.seconds, nanoseconds: UInt32(max(0, s.atime.nanoseconds))),
                      modificationTime: KernelTime(seconds: s.mtime.seconds, nanoseconds: UInt32(max(0, s.mtime.nanoseconds))),
