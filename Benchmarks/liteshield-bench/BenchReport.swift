@@ -149,3 +149,11 @@ func printError(_ text: String) {
     var text = text
     text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
+
+/// The middle value of a suite's repeated runs (0 for none): the mean would
+/// carry every burst of load on these shared machines.
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
+}

@@ -186,12 +186,6 @@ func guardSuite(_ report: inout BenchReport) throws {
     report.note("per-call figures: guest loop of raw syscalls timed with the vDSO clock; start-up: median of \(runs) runs")
 }
 
-private func median(_ values: [Double]) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    return sorted[sorted.count / 2]
-}
-
 func guardPackageRoot() -> String {
     var path = #filePath
     for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }

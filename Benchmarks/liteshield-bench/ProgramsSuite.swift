@@ -59,8 +59,6 @@ enum ProgramsSuite {
         return .failure(BenchFailure(description: "\(describeWaitStatus(status)): \(said.isEmpty ? "no timing printed" : said)"))
     }
 
-    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
     static func run(_ report: inout BenchReport) throws {
         let cli = LiteShieldCLI()
         guard cli.isBuilt else {

@@ -33,10 +33,14 @@ static void pause_ms(int ms) {
     while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
 }
 
-static int record_lock(int fd, int command, short type) {
-    struct flock lock = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+/* A record lock on [start, start + length) (length 0: to the end of the file). */
+static int lock_range(int fd, int command, short type, off_t start, off_t length) {
+    struct flock lock = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = length };
     return fcntl(fd, command, &lock);
 }
+
+/* The whole file. */
+static int record_lock(int fd, int command, short type) { return lock_range(fd, command, type, 0, 0); }
 
 static void alarm_in(int ms, int restart) {
     struct sigaction action;
@@ -134,34 +138,29 @@ static int released_at_exit(const char *dir) {
     return child_status(child) == 0 ? 0 : 1;
 }
 
-static int range_lock(int fd, int command, short type, off_t start) {
-    struct flock lock = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = 10 };
-    return fcntl(fd, command, &lock);
-}
-
 static int deadlock_detected(const char *dir) {
     char path[256];
     snprintf(path, sizeof path, "%s/lock-deadlock", dir);
     int fd = open(path, O_CREAT | O_RDWR, 0644);
     int ready[2];
     if (fd < 0 || pipe(ready) != 0) return 1;
-    if (range_lock(fd, F_SETLK, F_WRLCK, 0) != 0) { perror("lock 0-9"); return 1; }
+    if (lock_range(fd, F_SETLK, F_WRLCK, 0, 10) != 0) { perror("lock 0-9"); return 1; }
     pid_t child = fork();
     if (child == 0) {
-        if (range_lock(fd, F_SETLK, F_WRLCK, 10) != 0) _exit(2);
+        if (lock_range(fd, F_SETLK, F_WRLCK, 10, 10) != 0) _exit(2);
         if (write(ready[1], "r", 1) != 1) _exit(3);
         /* Waits for the parent's range; granted once the parent gives up its own. */
-        if (range_lock(fd, F_SETLKW, F_WRLCK, 0) != 0) _exit(4);
+        if (lock_range(fd, F_SETLKW, F_WRLCK, 0, 10) != 0) _exit(4);
         _exit(0);
     }
     char byte;
     if (read(ready[0], &byte, 1) != 1) return 1;
     pause_ms(200);   /* the child is waiting by now */
-    if (range_lock(fd, F_SETLKW, F_WRLCK, 10) != -1 || errno != EDEADLK) {
+    if (lock_range(fd, F_SETLKW, F_WRLCK, 10, 10) != -1 || errno != EDEADLK) {
         fprintf(stderr, "deadlock: F_SETLKW did not answer EDEADLK (%s)\n", strerror(errno));
         return 1;
     }
-    if (range_lock(fd, F_SETLK, F_UNLCK, 0) != 0) return 1;
+    if (lock_range(fd, F_SETLK, F_UNLCK, 0, 10) != 0) return 1;
     int status = child_status(child);
     if (status != 0) { fprintf(stderr, "deadlock child: %d\n", status); return 1; }
     return 0;
