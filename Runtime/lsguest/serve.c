@@ -432,6 +432,15 @@ static int is_plain_fstat(const uint64_t a[6]) {
     return path && !*path && ((int)a[3] & AT_EMPTY_PATH) && fd >= 0 && !ls_fd_is_placeholder(fd);
 }
 
+/* The file type of one of the guest's own kernel fds (not a placeholder), by
+ * fstat, which the filter lets through; 0 when there is none to tell. */
+static mode_t kernel_fd_type(long fd) {
+    if (fd < 0 || ls_fd_is_placeholder(fd)) return 0;
+    struct stat info;
+    if (ls_raw(SYS_fstat, (uint64_t)fd, (uint64_t)(uintptr_t)&info, 0, 0, 0, 0) != 0) return 0;
+    return info.st_mode & S_IFMT;
+}
+
 /* isatty() and the like on one of the guest's own kernel fds that is a regular
  * file, a directory or a pipe: the kernel's answer is always ENOTTY, and asking
  * it would be a stop in the guard (ioctl is checked there). Python asks this of
@@ -439,11 +448,8 @@ static int is_plain_fstat(const uint64_t a[6]) {
 static int is_terminal_query_on_a_file(const uint64_t a[6]) {
     unsigned request = (unsigned)a[1];
     if (request != TCGETS && request != TIOCGWINSZ && request != TIOCGPGRP) return 0;
-    long fd = (long)(int)a[0];
-    if (fd < 0 || ls_fd_is_placeholder(fd)) return 0;
-    struct stat info;
-    if (ls_raw(SYS_fstat, (uint64_t)fd, (uint64_t)(uintptr_t)&info, 0, 0, 0, 0) != 0) return 0;
-    return S_ISREG(info.st_mode) || S_ISDIR(info.st_mode) || S_ISFIFO(info.st_mode);
+    mode_t type = kernel_fd_type((long)(int)a[0]);
+    return type == S_IFREG || type == S_IFDIR || type == S_IFIFO;
 }
 
 /* Advice (posix_fadvise) on one of the guest's own kernel fds that is a regular
@@ -451,10 +457,7 @@ static int is_terminal_query_on_a_file(const uint64_t a[6]) {
  * as advice may be; the kernel would be a stop in the guard (cp and cat give
  * advice on every file). Returns 1 with *result set when it answered. */
 static int advice_on_a_file(const uint64_t a[6], long *result) {
-    long fd = (long)(int)a[0];
-    if (fd < 0 || ls_fd_is_placeholder(fd)) return 0;
-    struct stat info;
-    if (ls_raw(SYS_fstat, (uint64_t)fd, (uint64_t)(uintptr_t)&info, 0, 0, 0, 0) != 0 || !S_ISREG(info.st_mode)) return 0;
+    if (kernel_fd_type((long)(int)a[0]) != S_IFREG) return 0;
     *result = (int64_t)a[2] < 0 || (unsigned)a[3] > POSIX_FADV_NOREUSE ? -EINVAL : 0;
     return 1;
 }

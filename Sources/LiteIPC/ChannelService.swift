@@ -140,10 +140,18 @@ public final class ChannelService: @unchecked Sendable {
     /// The slots whose held request its caller gave up waiting for.
     public func interruptedHeldSlots() -> [Int] {
         guard heldCount > 0 else { return [] }
-        return held.indices.filter { slot in
-            guard let request = held[slot] else { return false }
-            return ls_load_acquire_u64(&channel.slotControl(slot).pointee.interrupted) == request.sequence
-        }
+        return held.indices.filter(heldRequestInterrupted)
+    }
+
+    /// Whether some held request's caller gave up waiting: the same test, for a
+    /// loop that asks between every two polls (no array made).
+    public func anyHeldRequestInterrupted() -> Bool {
+        heldCount > 0 && held.indices.contains(where: heldRequestInterrupted)
+    }
+
+    private func heldRequestInterrupted(_ slot: Int) -> Bool {
+        guard let request = held[slot] else { return false }
+        return ls_load_acquire_u64(&channel.slotControl(slot).pointee.interrupted) == request.sequence
     }
 
     private func drop(heldOn slot: Int) {

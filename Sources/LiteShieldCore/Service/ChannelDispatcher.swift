@@ -78,7 +78,9 @@ public final class ChannelDispatcher: @unchecked Sendable {
     private let reclaimPending = Atomic<Bool>(false)
     private var thread = pthread_t()
     private var running = false
-    /// Held calls (service thread only) and the dispatcher's wake generation they were last tried at.
+    /// The dispatcher, when some of its calls wait (held calls); nil: none ever do.
+    private let waiting: (any WaitingDispatcher)?
+    /// The dispatcher's wake generation the held calls were last tried at (service thread only).
     private var triedAtGeneration: UInt64 = 0
     /// How many calls are held now (read by other threads to decide whether to wake the loop).
     private let heldCalls = Atomic<Int>(0)
@@ -105,11 +107,12 @@ public final class ChannelDispatcher: @unchecked Sendable {
         self.trace = trace
         self.channel = channel
         self.dispatcher = dispatcher
+        self.waiting = dispatcher as? any WaitingDispatcher
         // A short spin, then many yields before sleeping: the same budgets as the
         // guest runtime's, for the reasons given there (Runtime/lsguest/channel.c).
         self.service = try ChannelService(channel: channel,
                                           strategy: WaitStrategy(spinNanoseconds: 1_000, yieldIterations: 200, sleeps: true))
-        (dispatcher as? any WaitingDispatcher)?.addWakeObserver { [weak self] in
+        waiting?.addWakeObserver { [weak self] in
             guard let self, self.heldCalls.load(ordering: .relaxed) > 0 else { return }
             self.ringDoorbell()
         }
@@ -223,13 +226,13 @@ public final class ChannelDispatcher: @unchecked Sendable {
         ringDoorbell()
     }
 
-    private var wakeGeneration: UInt64 { (dispatcher as? any WaitingDispatcher)?.wakeGeneration ?? 0 }
+    private var wakeGeneration: UInt64 { waiting?.wakeGeneration ?? 0 }
 
     /// Whether some held call may be answered now: what it waits for changed,
     /// or its caller stopped waiting.
     private func heldCallsNeedAttention() -> Bool {
         guard heldCalls.load(ordering: .relaxed) > 0 else { return false }
-        return wakeGeneration != triedAtGeneration || !service.interruptedHeldSlots().isEmpty
+        return wakeGeneration != triedAtGeneration || service.anyHeldRequestInterrupted()
     }
 
     /// Answers EINTR to held calls whose callers gave up, and tries the others
@@ -240,7 +243,7 @@ public final class ChannelDispatcher: @unchecked Sendable {
             guard let request = service.heldRequest(on: slot),
                   service.answer(heldOn: slot, with: ChannelResponse(result: -1, error: EINTR)) else { continue }
             let (call, caller) = Self.decode(request, owner: channel.slotOwner(slot))
-            (dispatcher as? any WaitingDispatcher)?.abandoned(call, caller: caller)
+            waiting?.abandoned(call, caller: caller)
             heldCalls.subtract(1, ordering: .relaxed)
             trace?("[slot \(slot)] a held call: -1 EINTR (its caller stopped waiting)")
         }

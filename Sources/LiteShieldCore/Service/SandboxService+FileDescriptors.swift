@@ -347,28 +347,30 @@ extension SandboxService {
             }
             let wanted = RecordLock(owner: owner, exclusive: type == 1, start: UInt64(first), end: end)
             let waits = command == 7 || command == 38                      // F_SETLKW, F_OFD_SETLKW
-            let answer = state.withLock { s -> Errno? in
+            enum Answer { case granted, waits, refused(Errno) }
+            let answer = state.withLock { s -> Answer in
                 if type != 2, let blocker = s.locks.conflict(key, wanted) {
-                    guard waits else { return .EAGAIN }
+                    guard waits else { return .refused(.EAGAIN) }
                     // A process's lock wait that closes a cycle of waits ends in EDEADLK, as on Linux.
                     if case .process(let waiter) = owner, case .process(let holder) = blocker.owner,
                        s.waitCycle(from: holder, to: waiter) {
                         s.lockWaits[caller.tid] = nil
-                        return .EDEADLK
+                        return .refused(.EDEADLK)
                     }
                     if case .process(let waiter) = owner {
                         s.lockWaits[caller.tid] = LockWait(pid: waiter, file: key, lock: wanted)
                     }
-                    return .EINTR   // stands for "waits": answered below
+                    return .waits
                 }
                 s.lockWaits[caller.tid] = nil
                 s.locks.set(key, owner: owner, exclusive: type == 2 ? nil : type == 1, start: UInt64(first), end: end,
                             holder: ofd ? LockHolder(file) : nil)
-                return nil
+                return .granted
             }
-            if let answer {
-                if answer == .EINTR { return .wouldBlock }
-                throw answer
+            switch answer {
+            case .granted: break
+            case .waits: return .wouldBlock
+            case .refused(let error): throw error
             }
             // Any change may release a range someone waits for.
             wake.signal()
